@@ -1,0 +1,1 @@
+"""Code shared by the indexer (writer) and search (reader): schema, analyzer, dates, index layout."""

@@ -1,0 +1,55 @@
+"""The Whoosh schema: the contract between the indexer (writer) and search (reader).
+
+Two kinds of documents live in one index:
+- ``article``: a cleaned article, searchable;
+- ``duplicate``: a file whose cleaned text equals an article's; it holds only the file
+  state and ``dup_of``, so the text is indexed once and the copy can still be listed.
+Every file the indexer accepted has exactly one document, keyed by ``id``, which also
+makes the index its own record of file states (size, mtime, hash) for incremental runs.
+"""
+
+from __future__ import annotations
+
+from whoosh import fields
+
+from common.analysis import news_analyzer
+
+KIND_ARTICLE = "article"
+KIND_DUPLICATE = "duplicate"
+
+TITLE_BOOST = 2.0
+
+
+def build_schema() -> fields.Schema:
+    """A fresh schema instance (Whoosh mutates field objects, so never share one)."""
+    analyzer = news_analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True, sortable=True),
+        kind=fields.ID(stored=True),
+        path=fields.ID(stored=True, sortable=True),
+        # File state for incremental runs, read as columns (no unpickling of bodies).
+        size=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True),
+        mtime_ns=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True),
+        file_hash=fields.ID(stored=True, sortable=True),
+        content_hash=fields.ID(stored=True, sortable=True),
+        dup_of=fields.ID(stored=True),
+        # Article text. chars=True stores offsets so highlighting needs no re-analysis.
+        title=fields.TEXT(
+            analyzer=analyzer, stored=True, field_boost=TITLE_BOOST, chars=True
+        ),
+        body=fields.TEXT(analyzer=analyzer, stored=True, chars=True, spelling=True),
+        url=fields.STORED(),
+        author=fields.STORED(),
+        source=fields.ID(stored=True, sortable=True),
+        source_key=fields.ID(sortable=True),
+        tags=fields.KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        # Dates: the period the date covers, as naive UTC datetimes, for overlap filters.
+        date=fields.ID(stored=True),
+        date_precision=fields.ID(stored=True),
+        date_origin=fields.STORED(),
+        date_start=fields.DATETIME(stored=False, sortable=True),
+        date_end=fields.DATETIME(stored=False, sortable=True),
+        year=fields.ID(sortable=True),
+        month=fields.ID(sortable=True),
+        dated=fields.BOOLEAN(),
+    )
