@@ -1,0 +1,87 @@
+"""The article record and how it maps onto index fields (one place, used by every writer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.dates import PubDate
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE
+
+
+@dataclass
+class FileState:
+    """What the indexer knows about a corpus file without reading it again."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    file_hash: str = ""
+
+
+@dataclass
+class Article:
+    """A cleaned article, ready to index."""
+
+    id: str
+    path: str
+    title: str
+    body: str
+    content_hash: str
+    url: str | None = None
+    source: str | None = None
+    author: str | None = None
+    tags: list[str] = field(default_factory=list)
+    date: PubDate | None = None
+    date_origin: str | None = None
+
+
+def source_key(source: str | None) -> str:
+    """Case-insensitive key for filtering by source."""
+    return (source or "").strip().lower()
+
+
+def article_fields(article: Article, state: FileState) -> dict:
+    """Index fields of an article document."""
+    doc = {
+        "id": article.id,
+        "kind": KIND_ARTICLE,
+        "path": article.path,
+        "size": state.size,
+        "mtime_ns": state.mtime_ns,
+        "file_hash": state.file_hash,
+        "content_hash": article.content_hash,
+        "title": article.title,
+        "body": article.body,
+        "url": article.url or "",
+        "author": article.author or "",
+        "source": article.source or "",
+        "source_key": source_key(article.source),
+        "tags": ",".join(t.replace(",", " ").strip() for t in article.tags if t.strip()),
+        "dated": article.date is not None,
+    }
+    if article.date is not None:
+        doc.update(
+            date=article.date.iso(),
+            date_precision=article.date.precision,
+            date_origin=article.date_origin or "",
+            date_start=article.date.start,
+            date_end=article.date.end,
+            year=f"{article.date.year:04d}",
+        )
+        if article.date.precision != "year":
+            doc["month"] = f"{article.date.year:04d}-{article.date.month:02d}"
+    return doc
+
+
+def duplicate_fields(doc_id: str, state: FileState, content_hash: str, dup_of: str) -> dict:
+    """Index fields of a duplicate's placeholder: file state and which article it copies."""
+    return {
+        "id": doc_id,
+        "kind": KIND_DUPLICATE,
+        "path": state.path,
+        "size": state.size,
+        "mtime_ns": state.mtime_ns,
+        "file_hash": state.file_hash,
+        "content_hash": content_hash,
+        "dup_of": dup_of,
+    }
