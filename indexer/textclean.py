@@ -111,6 +111,8 @@ FURNITURE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:\s*all rights reserved\.?)?[^.]{0,40}",
         r"(?:copyright )?(?:©|ⓒ)[^.]{0,80}",
         r"all rights reserved\.?[^.]{0,60}",
+        r"this (?:material|article|content) may not be (?:published|reproduced|copied)"
+        r"[^.]{0,120}\.?(?:[^.]{0,120}(?:©|copyright|rights reserved)[^.]{0,120}\.?)*",
     ),
     "contact": _full(
         r"to contact the (?:reporters?|authors?|writers?|editors?)[^:]{0,60}:.*",
@@ -154,6 +156,23 @@ END_MARKERS: re.Pattern[str] = _full(
     r"about the author", r"read next", r"trending(?: now)?",
 )
 
+# A line that opens the comment section; everything after it is readers' text.
+COMMENT_MARKERS: re.Pattern[str] = _full(
+    r"\d+ (?:comments?|responses?|replies|thoughts|reactions)(?: (?:to|on) .{0,200})?",
+    r"(?:one|no) (?:comment|response|thought)s?(?: (?:to|on) .{0,200})?",
+    r"leave a (?:reply|comment)", r"post a comment", r"add (?:a|your) comment",
+    r"join the (?:discussion|conversation)", r"(?:reader|user|show|view|load) comments",
+    r"comments are closed", r"[^.!?]{1,80} (?:says|said|wrote|replied)\s*:",
+)
+# A bare "Comments" heading is as often a button in a share bar ("Facebook", "Twitter",
+# "Comments", "Print"): it opens the comments only when no share button is beside it.
+BARE_COMMENTS: re.Pattern[str] = _full(r"comments(?: \(\d+\))?", r"discussion")
+SHARE_BAR_REACH = 2
+# Article prose (in words, furniture not counted) that must come before a marker for it
+# to end the page; an earlier marker belongs to the page head.
+COMMENTS_MIN_ARTICLE_WORDS = 25
+COMMENTS_MIN_PROSE_SHARE = 0.2  # ... and this share of the page's prose
+
 # A heading that announces a tag line, or a tag line with its label inline.
 TAG_HEADING: re.Pattern[str] = _full(
     r"(?:article |related |story )?(?:topics|tags|keywords)", r"filed under", r"tagged(?: with)?",
@@ -194,7 +213,8 @@ EDITORS_NOTE: re.Pattern[str] = re.compile(
 MENU_SEPARATORS: re.Pattern[str] = re.compile(r"\s+[|•·›»/>]\s+|\s*[|•›»]\s*")
 BYLINE: re.Pattern[str] = re.compile(r"(?:by|written by|posted by|von|por|par)\s+\S", re.I)
 
-SENTENCE_END = tuple(".!?…。！？\"”’»)]:")
+SENTENCE_END = tuple(".!?…。！？:")
+CLOSERS = "\"”’»)]"
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 PROSE_PUNCT = re.compile(r"[.,;:!?。、，！？](?=\s|$)")
 MIN_PROSE_PUNCT_RATE = 1 / 30
@@ -232,8 +252,12 @@ def word_count(line: str) -> int:
 
 
 def ends_sentence(line: str) -> bool:
-    """Whether a line ends like a sentence rather than a label or a menu item."""
-    return line.rstrip().endswith(SENTENCE_END)
+    """Whether a line ends like a sentence rather than a label or a menu item.
+
+    A closing quote or bracket counts only after sentence punctuation: `said.”` ends a
+    sentence, a headline's `(185)` comment count or `“... this game”` does not.
+    """
+    return line.rstrip().rstrip(CLOSERS + " ").endswith(SENTENCE_END)
 
 
 def punctuation_rate(line: str) -> float:
@@ -349,6 +373,42 @@ def extract_tags(page: Page) -> Page:
         i += 1
     unique = tuple(dict.fromkeys(tags))
     return replace(page, lines=tuple(lines), tags=unique, removed=page.removed + tuple(gone))
+
+
+def in_share_bar(lines: Sequence[str], i: int) -> bool:
+    """Whether a share button sits within a couple of lines of line i."""
+    near = lines[max(0, i - SHARE_BAR_REACH) : i] + lines[i + 1 : i + 1 + SHARE_BAR_REACH]
+    return any(furniture_reason(line) == "share" for line in near)
+
+
+def opens_comments(lines: Sequence[str], i: int) -> bool:
+    """Whether line i is a heading that opens a comment section."""
+    if COMMENT_MARKERS.fullmatch(lines[i]):
+        return True
+    return bool(BARE_COMMENTS.fullmatch(lines[i])) and not in_share_bar(lines, i)
+
+
+def prose_words(line: str) -> int:
+    """Words of a line that reads as article text (0 for furniture and short lines)."""
+    return word_count(line) if is_paragraph(line) and furniture_reason(line) is None else 0
+
+
+def comment_section_start(lines: Sequence[str]) -> int:
+    """Index of the line that opens the comment section after the article, or len(lines)."""
+    total = sum(map(prose_words, lines))
+    needed = max(COMMENTS_MIN_ARTICLE_WORDS, COMMENTS_MIN_PROSE_SHARE * total)
+    prose = 0
+    for i, line in enumerate(lines):
+        if prose >= needed and opens_comments(lines, i):
+            return i
+        prose += prose_words(line)
+    return len(lines)
+
+
+def cut_comment_section(page: Page) -> Page:
+    """Drop the comment section: readers' posts are prose but not the article."""
+    start = comment_section_start(page.lines)
+    return replace(page, lines=page.lines[:start], removed=page.removed + page.lines[start:])
 
 
 def drop_corpus_furniture(page: Page) -> Page:
@@ -522,6 +582,7 @@ STEPS: tuple[Step, ...] = (
     split_lines,
     extract_tags,
     drop_separator_lines,
+    cut_comment_section,
     drop_corpus_furniture,
     drop_pattern_furniture,
     drop_timestamp_lines,

@@ -208,6 +208,47 @@ def test_is_paragraph(line: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Megvii is reported to have higher revenues than SenseTime.", True),
+        ("“We don’t have access to the data,” he said. “That’s all.”", True),
+        ("(Abacus is a unit of the South China Morning Post, which is owned by Alibaba.)", True),
+        ("Anthony Lynn: “We needed to win this game”", False),  # a quoted headline
+        ("Myles Garrett should expect a significant suspension (148)", False),  # a link
+        ("Explaining Biometrics", False),
+    ],
+)
+def test_ends_sentence(line: str, expected: bool) -> None:
+    assert tc.ends_sentence(line) is expected
+
+
+ARTICLE = (
+    "Chargers coach Anthony Lynn recognizes that his team’s playoff hopes are somewhere "
+    "between slim and none after Monday night’s loss to the Chiefs.",
+    "Lynn said after the game that the Chargers saw winning Monday night as the most "
+    "important step toward getting back into the playoff race. Instead, they lost 24-17.",
+)
+
+
+@pytest.mark.parametrize(
+    ("lines", "start"),
+    [
+        # real comment-section openers from the Scrapinghub pages
+        (("Facebook", *ARTICLE, "34 responses to “ Anthony Lynn: “We needed to win this game” ”",
+          "thelastchargersfan says:", "It’s a good thing we have no fans left."), 3),
+        ((*ARTICLE, "Leave a Reply", "Your email address will not be published."), 2),
+        ((*ARTICLE, "Comments", "Milan Griffes on September 12, 2018 at 4:47 pm said:"), 2),
+        # a "Comments" button in a share bar is not the comment section
+        ((*ARTICLE, "Facebook", "Twitter", "Comments", "Print", "Email", *ARTICLE), 9),
+        # a marker before the article (a "Comments (3)" link up top) is not either
+        (("3 comments", *ARTICLE), 3),
+    ],
+)
+def test_comment_section_start(lines: tuple[str, ...], start: int) -> None:
+    assert tc.comment_section_start(lines) == start
+
+
+@pytest.mark.parametrize(
     ("weights", "span"),
     [
         ([-4, -4, 30, 25, -6, 40, -40, 10, -5], (2, 6)),
