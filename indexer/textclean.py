@@ -227,6 +227,7 @@ HEADLINE_MAX_WORDS = 30
 TITLE_MAX_CHARS = 90
 END_MARKER_PENALTY = 40.0
 SHORT_LINE_PENALTY = 3.0
+FIRST_RUN_SHARE = 0.5  # see densest_run
 
 
 # --- Small helpers -------------------------------------------------------------------
@@ -533,17 +534,36 @@ def line_weight(line: str) -> float:
     return -(SHORT_LINE_PENALTY + words / 2)
 
 
-def densest_run(weights: Sequence[float]) -> tuple[int, int]:
-    """[start, end) of the run with the largest total weight (Kadane); (0, 0) if none."""
-    best, best_span = 0.0, (0, 0)
-    total, start = 0.0, 0
+def positive_runs(weights: Sequence[float]) -> list[tuple[float, int, int]]:
+    """(total, start, end) of each run Kadane's scan keeps alive, best prefix of each."""
+    runs: list[tuple[float, int, int]] = []
+    total, start, best, best_end = 0.0, 0, 0.0, 0
     for i, w in enumerate(weights):
         if total <= 0:
-            total, start = 0.0, i
+            if best > 0:
+                runs.append((best, start, best_end))
+            total, start, best = 0.0, i, 0.0
         total += w
         if total > best:
-            best, best_span = total, (start, i + 1)
-    return best_span
+            best, best_end = total, i + 1
+    if best > 0:
+        runs.append((best, start, best_end))
+    return runs
+
+
+def densest_run(weights: Sequence[float]) -> tuple[int, int]:
+    """[start, end) of the article run; (0, 0) if none.
+
+    The heaviest run, unless an earlier run weighs at least FIRST_RUN_SHARE of it: the
+    article comes before the footer, whose long legal or contact lines can outweigh a
+    short story.
+    """
+    runs = positive_runs(weights)
+    if not runs:
+        return (0, 0)
+    best = max(total for total, _, _ in runs)
+    _, start, end = next(r for r in runs if r[0] >= FIRST_RUN_SHARE * best)
+    return (start, end)
 
 
 def select_main_run(page: Page) -> Page:

@@ -253,6 +253,10 @@ def test_comment_section_start(lines: tuple[str, ...], start: int) -> None:
     [
         ([-4, -4, 30, 25, -6, 40, -40, 10, -5], (2, 6)),
         ([-1, -2], (0, 0)),
+        # jpost.com: a short story (34, 35), a menu, then a long footer contact line (102)
+        ([-4, -5, 34, 35, *[-4.0] * 20, 102, 3.5], (2, 4)),
+        # a teaser well under half the article's weight is not the article
+        ([20, -30, 60, 70, -5], (2, 4)),
         ([5], (0, 1)),
     ],
 )
