@@ -231,10 +231,13 @@ class _Writer:
         for group, keys in pool.imap(line_keys, [job for job, _ in batch], chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
-        jobs = [
-            Job(j.file, j.doc_id, j.manifest, j.meta_hash, self.furniture.furniture(group_key(j.file.rel, j.manifest)))
-            for j, _ in batch
-        ]
+        furniture: dict[str, frozenset[str]] = {}
+        jobs = []
+        for j, _ in batch:
+            group = group_key(j.file.rel, j.manifest)
+            if group not in furniture:
+                furniture[group] = self.furniture.furniture(group)
+            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group]))
         olds = [old for _, old in batch]
         yield from zip(pool.imap(process_file, jobs, chunksize=8), olds)
 
