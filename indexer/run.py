@@ -178,7 +178,10 @@ class _Writer:
         first = True
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(max(1, self.opts.workers)) as pool:
-            for batch in _chunks(jobs, self.opts.batch_size):
+            # A rebuild is invisible until the swap, so one commit (no repeated merges)
+            # loses nothing if it is killed: the live index is untouched.
+            batch_size = (len(jobs) or 1) if self.opts.rebuild else self.opts.batch_size
+            for batch in _chunks(jobs, batch_size):
                 with self.ix.writer(limitmb=256) as writer:
                     if first:
                         for doc_id in removed_ids:
