@@ -16,6 +16,7 @@ class FileState:
     size: int
     mtime_ns: int
     file_hash: str = ""
+    meta_hash: str = ""
 
 
 @dataclass
@@ -49,6 +50,7 @@ def article_fields(article: Article, state: FileState) -> dict:
         "size": state.size,
         "mtime_ns": state.mtime_ns,
         "file_hash": state.file_hash,
+        "meta_hash": state.meta_hash,
         "content_hash": article.content_hash,
         "title": article.title,
         "body": article.body,
@@ -82,6 +84,34 @@ def duplicate_fields(doc_id: str, state: FileState, content_hash: str, dup_of: s
         "size": state.size,
         "mtime_ns": state.mtime_ns,
         "file_hash": state.file_hash,
+        "meta_hash": state.meta_hash,
         "content_hash": content_hash,
         "dup_of": dup_of,
     }
+
+
+def fields_from_stored(stored: dict, state: FileState) -> dict:
+    """Rebuild a document's fields from its stored values with a new file state.
+
+    Used when a file was touched but its bytes did not change: the state is refreshed
+    without reading, cleaning or analysing the file again.
+    """
+    if stored.get("kind") == KIND_DUPLICATE:
+        return duplicate_fields(stored["id"], state, stored["content_hash"], stored["dup_of"])
+    date = None
+    if stored.get("date"):
+        date = PubDate.parse(stored["date"])
+    article = Article(
+        id=stored["id"],
+        path=state.path,
+        title=stored.get("title", ""),
+        body=stored.get("body", ""),
+        content_hash=stored["content_hash"],
+        url=stored.get("url") or None,
+        source=stored.get("source") or None,
+        author=stored.get("author") or None,
+        tags=[t for t in (stored.get("tags") or "").split(",") if t],
+        date=date,
+        date_origin=stored.get("date_origin") or None,
+    )
+    return article_fields(article, state)

@@ -31,8 +31,9 @@ def build_schema() -> fields.Schema:
         size=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True),
         mtime_ns=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True),
         file_hash=fields.ID(stored=True, sortable=True),
+        meta_hash=fields.ID(stored=True, sortable=True),  # the manifest entry's hash
         content_hash=fields.ID(stored=True, sortable=True),
-        dup_of=fields.ID(stored=True),
+        dup_of=fields.ID(stored=True, sortable=True),
         # Article text. chars=True stores offsets so highlighting needs no re-analysis.
         title=fields.TEXT(
             analyzer=analyzer, stored=True, field_boost=TITLE_BOOST, chars=True

@@ -1,0 +1,114 @@
+"""`python -m indexer`: the thin command-line layer over indexer.run (what cron runs).
+
+Exit status: 0 when the run completed (skipped files included), 75 (EX_TEMPFAIL) when
+another run holds the index, 1 for a fatal error, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from indexer.corpus import DEFAULT_MAX_BYTES
+from indexer.run import FatalError, RunOptions, Summary, run_indexer
+from indexer.store import IndexLocked
+
+EXIT_LOCKED = 75
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m indexer", description=__doc__.splitlines()[0])
+    p.add_argument("--corpus", default=os.environ.get("CORPUS_DIR"), help="corpus folder (env CORPUS_DIR)")
+    p.add_argument("--index", default=os.environ.get("INDEX_DIR"), help="index folder (env INDEX_DIR)")
+    p.add_argument("--rebuild", action="store_true", help="build a fresh index beside the live one and swap it in")
+    p.add_argument("--quiet", action="store_true", help="no progress output, summary only")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip files larger than this")
+    p.add_argument("--batch-size", type=int, default=1000, help="files per commit")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="cleaning processes")
+    args = p.parse_args(argv)
+    if not args.corpus:
+        p.error("no corpus: pass --corpus DIR or set CORPUS_DIR")
+    if not args.index:
+        p.error("no index folder: pass --index DIR or set INDEX_DIR")
+    if args.max_bytes < 1 or args.batch_size < 1 or args.workers < 1:
+        p.error("--max-bytes, --batch-size and --workers must be positive")
+    return args
+
+
+class Progress:
+    """A tqdm bar on a terminal; a plain line every 10% under cron."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr)
+            self.bar.update(1)
+            return
+        decile = done * 10 // max(total, 1)
+        if decile != self.last_decile:
+            self.last_decile = decile
+            print(f"indexer: processed {done}/{total} files", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def print_summary(summary: Summary, as_json: bool) -> None:
+    if as_json:
+        keys = ("added", "updated", "removed", "unchanged", "duplicates", "skipped", "skipped_files",
+                "rebuild", "index_version", "seconds")
+        data = {k: getattr(summary, k) for k in keys}
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    print(
+        f"indexer: added {summary.added}, updated {summary.updated}, removed {summary.removed}, "
+        f"unchanged {summary.unchanged}, duplicates {summary.duplicates}, skipped {summary.skipped} "
+        f"in {summary.seconds:.1f}s (index version {summary.index_version})"
+    )
+    for item in summary.skipped_files:
+        print(f"  skipped {item['path']}: {item['reason']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    progress = Progress(args.quiet or args.json)
+    opts = RunOptions(
+        corpus=Path(args.corpus),
+        index_dir=Path(args.index),
+        rebuild=args.rebuild,
+        max_bytes=args.max_bytes,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        progress=progress,
+    )
+    try:
+        summary = run_indexer(opts)
+    except IndexLocked as exc:
+        print(f"indexer: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except FatalError as exc:
+        print(f"indexer: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        progress.close()
+    print_summary(summary, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

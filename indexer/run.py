@@ -1,0 +1,310 @@
+"""One indexer run: scan, diff against the index, process what changed, commit in batches.
+
+Incremental by default: a file whose size, mtime and manifest entry match the index is
+not opened; one whose stat changed but whose bytes hash the same only has its state
+refreshed. Work is committed every ``batch_size`` files, so a run killed at any moment
+keeps what it committed and the next run picks up the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from whoosh.index import Index
+
+from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored
+from common.layout import LAST_RUN, write_json_atomic
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE
+from indexer.corpus import DEFAULT_MAX_BYTES, CorpusFile, Manifest, Skip, load_manifest, scan_corpus
+from indexer.furniture import FurnitureStats
+from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
+from indexer.store import (
+    DocState,
+    RunLock,
+    make_live,
+    new_version,
+    open_or_create_live,
+    read_states,
+    remove_stale_versions,
+)
+
+
+class FatalError(RuntimeError):
+    """The run cannot proceed; the message says what to do. The live index is unchanged."""
+
+
+@dataclass
+class RunOptions:
+    corpus: Path
+    index_dir: Path
+    rebuild: bool = False
+    max_bytes: int = DEFAULT_MAX_BYTES
+    batch_size: int = 1000
+    workers: int = 2
+    progress: Callable[[int, int], None] | None = None
+    log: Callable[[str], None] | None = None
+
+
+@dataclass
+class Summary:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    skipped_files: list[dict] = field(default_factory=list)
+    rebuild: bool = False
+    corpus: str = ""
+    index_version: str = ""
+    started: str = ""
+    finished: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def skip(self, item: Skip) -> None:
+        self.skipped += 1
+        self.skipped_files.append({"path": item.path, "reason": item.reason})
+
+
+def run_indexer(opts: RunOptions) -> Summary:
+    """Bring the index in opts.index_dir up to date with opts.corpus (or rebuild it)."""
+    corpus = Path(opts.corpus)
+    if not corpus.is_dir():
+        raise FatalError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set CORPUS_DIR")
+    index_dir = Path(opts.index_dir)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FatalError(f"cannot create index folder {index_dir}: {exc.strerror or exc}") from exc
+    t0 = time.time()
+    summary = Summary(rebuild=opts.rebuild, corpus=str(corpus), started=_now())
+    try:
+        with RunLock(index_dir):
+            _locked_run(opts, corpus, index_dir, summary)
+    except OSError as exc:
+        raise FatalError(
+            f"index write failed ({exc.strerror or exc}); the live index is unchanged: "
+            "free disk space or fix permissions on the index folder, then run again"
+        ) from exc
+    summary.seconds = round(time.time() - t0, 3)
+    summary.finished = _now()
+    write_json_atomic(index_dir / LAST_RUN, summary.to_dict() | {"skipped_files": summary.skipped_files[:100]})
+    return summary
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summary) -> None:
+    remove_stale_versions(index_dir)
+    scan = scan_corpus(corpus, opts.max_bytes)
+    manifest = load_manifest(corpus)
+    for item in scan.skipped + manifest.problems:
+        summary.skip(item)
+    if opts.rebuild:
+        version, ix = new_version(index_dir)
+        states: dict[str, DocState] = {}
+    else:
+        version, ix, _created = open_or_create_live(index_dir)
+        states = read_states(ix)
+    summary.index_version = version.name
+    furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
+    diff = _diff(scan.files, states, manifest, summary)
+    writer_run = _Writer(ix, states, furniture, version, opts, summary, manifest)
+    try:
+        writer_run.apply(diff)
+    except BaseException:
+        if opts.rebuild:
+            ix.close()
+        raise
+    if opts.rebuild:
+        make_live(index_dir, version)
+        remove_stale_versions(index_dir)
+    ix.close()
+
+
+@dataclass
+class _Diff:
+    jobs: list[tuple[Job, DocState | None]]
+    removed: list[DocState]
+
+
+def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
+    """Split the scan into unchanged files, files to (re)process, and deleted files."""
+    jobs = []
+    seen = set()
+    for f in files:
+        seen.add(f.rel)
+        old = states.get(f.rel)
+        meta_hash = manifest.entry_hash(f.rel)
+        if old and (old.size, old.mtime_ns, old.meta_hash) == (f.size, f.mtime_ns, meta_hash):
+            summary.unchanged += 1
+            continue
+        jobs.append((Job(f, doc_id_for(f.rel), manifest.entry(f.rel), meta_hash), old))
+    removed = [st for path, st in states.items() if path not in seen]
+    return _Diff(jobs, removed)
+
+
+class _Writer:
+    """Applies a diff to the index in committed batches, deduplicating by content hash."""
+
+    def __init__(self, ix: Index, states, furniture: FurnitureStats, version: Path, opts, summary, manifest: Manifest):
+        self.ix, self.states, self.furniture = ix, states, furniture
+        self.manifest = manifest
+        self.corpus = Path(opts.corpus).resolve()
+        self.version, self.opts, self.summary = version, opts, summary
+        # content hash -> article id, for the articles that stay in the index
+        self.canonical = {s.content_hash: s.id for s in states.values() if s.kind == KIND_ARTICLE}
+        self.gone_articles: set[str] = set()
+
+    def apply(self, diff: _Diff) -> None:
+        removed_ids = {st.id for st in diff.removed}
+        for st in diff.removed:
+            if st.kind == KIND_ARTICLE:
+                self.gone_articles.add(st.id)
+                self._forget(st.content_hash, st.id)
+        jobs = self._skip_touched(diff.jobs)
+        total = len(jobs)
+        done = 0
+        first = True
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(max(1, self.opts.workers)) as pool:
+            for batch in _chunks(jobs, self.opts.batch_size):
+                with self.ix.writer(limitmb=256) as writer:
+                    if first:
+                        for doc_id in removed_ids:
+                            writer.delete_by_term("id", doc_id)
+                        self.summary.removed += len(removed_ids)
+                        first = False
+                    for result, old in self._process(pool, batch):
+                        self._write(writer, result, old)
+                        done += 1
+                        if self.opts.progress:
+                            self.opts.progress(done, total)
+                self.furniture.save(self.version)
+            if first and removed_ids:
+                with self.ix.writer() as writer:
+                    for doc_id in removed_ids:
+                        writer.delete_by_term("id", doc_id)
+                    self.summary.removed += len(removed_ids)
+            self._promote_orphans(pool)
+
+    def _skip_touched(self, jobs: list[tuple[Job, DocState | None]]) -> list[tuple[Job, DocState | None]]:
+        """Drop files whose stat changed but bytes did not; refresh their state only."""
+        todo, touched = [], []
+        for job, old in jobs:
+            if old is None or old.meta_hash != job.meta_hash:
+                todo.append((job, old))
+                continue
+            try:
+                file_hash = hashlib.sha1(job.file.abs.read_bytes()).hexdigest()
+            except OSError:
+                todo.append((job, old))
+                continue
+            if file_hash == old.file_hash:
+                touched.append((job, old, file_hash))
+            else:
+                todo.append((job, old))
+        if touched:
+            with self.ix.writer() as writer, self.ix.searcher() as searcher:
+                for job, old, file_hash in touched:
+                    stored = searcher.document(id=old.id)
+                    if stored is None:
+                        todo.append((job, old))
+                        continue
+                    state = FileState(job.file.rel, job.file.size, job.file.mtime_ns, file_hash, job.meta_hash)
+                    writer.update_document(**fields_from_stored(stored, state))
+                    self.summary.unchanged += 1
+        return todo
+
+    def _process(self, pool, batch) -> Iterator[tuple[Result, DocState | None]]:
+        """Feed the corpus signal, then clean the batch in worker processes (in order)."""
+        for group, keys in pool.imap(line_keys, [job for job, _ in batch], chunksize=16):
+            if keys:
+                self.furniture.add(group, keys)
+        jobs = [
+            Job(j.file, j.doc_id, j.manifest, j.meta_hash, self.furniture.furniture(group_key(j.file.rel, j.manifest)))
+            for j, _ in batch
+        ]
+        olds = [old for _, old in batch]
+        yield from zip(pool.imap(process_file, jobs, chunksize=8), olds)
+
+    def _write(self, writer, result: Result, old: DocState | None) -> None:
+        doc_id = result.job.doc_id
+        if old is not None and old.kind == KIND_ARTICLE:
+            self._forget(old.content_hash, doc_id)
+        if result.skip is not None:
+            self.summary.skip(result.skip)
+            if old is not None:
+                writer.delete_by_term("id", doc_id)
+                self.gone_articles.add(doc_id)
+            return
+        article = result.article
+        owner = self.canonical.get(article.content_hash)
+        if owner is not None and owner != doc_id:
+            writer.update_document(**duplicate_fields(doc_id, result.state, article.content_hash, owner))
+            self.summary.duplicates += 1
+            kind = KIND_DUPLICATE
+        else:
+            self.canonical[article.content_hash] = doc_id
+            fields = article_fields(article, result.state)
+            if old is None:
+                writer.add_document(**fields)
+            else:
+                writer.update_document(**fields)
+            kind = KIND_ARTICLE
+        if old is None:
+            self.summary.added += 1
+        else:
+            self.summary.updated += 1
+            if old.kind == KIND_ARTICLE and (kind != KIND_ARTICLE or old.content_hash != article.content_hash):
+                self.gone_articles.add(doc_id)
+        self.states[result.job.file.rel] = DocState(
+            doc_id, kind, result.state.size, result.state.mtime_ns,
+            result.state.file_hash, result.state.meta_hash, article.content_hash,
+        )
+
+    def _forget(self, content_hash: str, doc_id: str) -> None:
+        if self.canonical.get(content_hash) == doc_id:
+            del self.canonical[content_hash]
+
+    def _promote_orphans(self, pool) -> None:
+        """Re-process duplicates whose article was removed or changed, so no copy is lost."""
+        if not self.gone_articles:
+            return
+        orphans = []
+        with self.ix.searcher() as searcher:
+            reader = searcher.reader()
+            if ("kind", KIND_DUPLICATE) in reader:
+                dup_of = reader.column_reader("dup_of")
+                for docnum in reader.postings("kind", KIND_DUPLICATE).all_ids():
+                    if not reader.is_deleted(docnum) and dup_of[docnum] in self.gone_articles:
+                        orphans.append(searcher.stored_fields(docnum))
+        self.gone_articles = set()
+        jobs = []
+        for stored in sorted(orphans, key=lambda s: s["path"]):
+            st = self.states.get(stored["path"])
+            if st is None:
+                continue
+            f = CorpusFile(stored["path"], self.corpus / stored["path"], st.size, st.mtime_ns)
+            jobs.append((Job(f, stored["id"], self.manifest.entry(f.rel), st.meta_hash), st))
+        if not jobs:
+            return
+        with self.ix.writer() as writer:
+            for result, old in self._process(pool, jobs):
+                self._write(writer, result, old)
+                self.summary.updated -= 1  # a promotion is not a change in the corpus
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

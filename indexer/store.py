@@ -1,0 +1,165 @@
+"""The on-disk index: versions, the run lock, file states and atomic swaps.
+
+Crash safety rests on three facts: Whoosh writes a commit's table of contents to a
+temporary file and renames it, so a killed writer leaves the last commit intact; the
+run lock is an ``flock``, which the kernel releases when a process dies; and a rebuild
+writes a new version folder and swaps the ``current`` symlink with one rename.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index
+from whoosh.index import Index
+
+from common.layout import CURRENT, LOCK, VERSIONS, current_version
+from common.schema import KIND_ARTICLE, build_schema
+
+
+class IndexLocked(RuntimeError):
+    """Another indexer run holds the index."""
+
+
+class RunLock:
+    """An exclusive, non-blocking flock on INDEX_DIR/indexer.lock, freed even on SIGKILL."""
+
+    def __init__(self, index_dir: Path):
+        self.path = Path(index_dir) / LOCK
+        self.fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise IndexLocked(
+                    f"another indexer run (pid {holder or '?'}) holds {self.path.parent}; nothing changed"
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+@dataclass
+class DocState:
+    """What the index holds about one corpus file."""
+
+    id: str
+    kind: str
+    size: int
+    mtime_ns: int
+    file_hash: str
+    meta_hash: str
+    content_hash: str
+
+
+def new_version(index_dir: Path) -> tuple[Path, Index]:
+    """Create an empty index in a fresh version folder (not yet live)."""
+    versions = Path(index_dir) / VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    path = versions / name
+    path.mkdir()
+    return path, index.create_in(str(path), build_schema())
+
+
+def make_live(index_dir: Path, version: Path) -> None:
+    """Point ``current`` at version with one atomic rename."""
+    link = Path(index_dir) / CURRENT
+    tmp = Path(index_dir) / f".{CURRENT}.{os.getpid()}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(Path(VERSIONS) / version.name)
+    os.replace(tmp, link)
+    dir_fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def remove_stale_versions(index_dir: Path) -> list[str]:
+    """Delete version folders that are not live (left by a killed rebuild or an old swap).
+
+    Only called while holding the run lock, so no writer is using them; a reader that
+    still has an old version open keeps its open files (POSIX unlink semantics).
+    """
+    live = current_version(Path(index_dir))
+    removed = []
+    versions = Path(index_dir) / VERSIONS
+    if not versions.is_dir():
+        return removed
+    for child in versions.iterdir():
+        if live is not None and child.resolve() == live:
+            continue
+        shutil.rmtree(child, ignore_errors=True)
+        removed.append(child.name)
+    return removed
+
+
+def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
+    """The live version for an incremental run; create and publish one when none exists.
+
+    A first index is published empty at once and filled by batch commits, so a run killed
+    during the first build still leaves an index that opens and holds what was committed.
+    """
+    live = current_version(Path(index_dir))
+    if live is not None and index.exists_in(str(live)):
+        return live, index.open_dir(str(live)), False
+    path, ix = new_version(index_dir)
+    make_live(index_dir, path)
+    return path, ix, True
+
+
+def read_states(ix: Index) -> dict[str, DocState]:
+    """File states of every document, keyed by corpus path, read from columns (fast)."""
+    states: dict[str, DocState] = {}
+    if ix.doc_count() == 0:
+        return states  # an empty index has no columns yet
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        cols = {
+            name: reader.column_reader(name)
+            for name in ("id", "path", "size", "mtime_ns", "file_hash", "meta_hash", "content_hash")
+        }
+        kinds = _kinds_by_docnum(reader)
+        for docnum in reader.all_doc_ids():
+            path = cols["path"][docnum]
+            states[path] = DocState(
+                id=cols["id"][docnum],
+                kind=kinds.get(docnum, KIND_ARTICLE),
+                size=int(cols["size"][docnum]),
+                mtime_ns=int(cols["mtime_ns"][docnum]),
+                file_hash=cols["file_hash"][docnum],
+                meta_hash=cols["meta_hash"][docnum],
+                content_hash=cols["content_hash"][docnum],
+            )
+    return states
+
+
+def _kinds_by_docnum(reader) -> dict[int, str]:
+    kinds: dict[int, str] = {}
+    for kind in reader.lexicon("kind"):
+        name = kind.decode("utf-8") if isinstance(kind, bytes) else kind
+        for docnum in reader.postings("kind", kind).all_ids():
+            kinds[docnum] = name
+    return kinds
