@@ -28,7 +28,7 @@ from bench.corpora import DATA, build_index, cranfield_articles, time_articles
 from common.analysis import is_stopword, query_words
 from common.layout import current_version
 from search.query import parse_query
-from search.ranking import DEFAULT, RankingParams, build_query
+from search.ranking import DEFAULT, RankingParams, build_query, rank
 
 DEPTH = 1000
 
@@ -86,8 +86,9 @@ class Ours:
             for qid, text in queries.items():
                 parsed = parse_query(" ".join(bag_of_words(text)))
                 built = build_query(parsed, s.reader(), "any", params)
-                res = s.search(built.score, limit=DEPTH)
-                out[qid] = [hit["id"] for hit in res]
+                top = rank(s, built, DEPTH, None, params)
+                top.sort(key=lambda p: -p[1])
+                out[qid] = [s.stored_fields(d)["id"] for d, _ in top]
         return out
 
 
@@ -116,11 +117,11 @@ def split(qids):
 
 
 GRID = {
-    "k1": [0.9, 1.2, 1.6],
-    "body_b": [0.6, 0.75, 0.9],
-    "title_weight": [1.0, 1.5],
-    "prox_boost": [0.0, 0.3, 0.6],
-    "prox_slop": [2, 5],
+    "k1": [0.9, 1.2],
+    "body_b": [0.6, 0.75],
+    "title_weight": [1.0],
+    "prox_boost": [0.0, 0.2, 0.5],
+    "prox_slop": [3],
 }
 
 

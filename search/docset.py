@@ -104,7 +104,7 @@ class DocTable:
 def _column(reader, name: str, n: int, default) -> list:
     if not reader.has_column(name):
         return [default] * n
-    values = list(reader.column_reader(name))
+    values = list(reader.column_reader(name, translate=False))
     return values if len(values) == n else (values + [default] * n)[:n]
 
 

@@ -27,7 +27,7 @@ from common.schema import KIND_DUPLICATE
 from search.docset import DocTable, TableCache, count_by, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, parse_query
-from search.ranking import DEFAULT, RankingParams, _expand_prefix, build_query, term_text
+from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
 from search.request import SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
@@ -125,7 +125,7 @@ class SearchEngine:
                 if sort == "relevance" and not parsed.has_text_clauses:
                     sort = "newest"
                 if sort == "relevance":
-                    page = self._rank(s, table, built.score, filtered, filtered is not matched, offset + req.size)
+                    page = self._rank(s, table, built, filtered, filtered is not matched, offset + req.size)
                 else:
                     page = self._by_date(table, filtered, sort, offset + req.size)
                 page = page[offset:]
@@ -171,10 +171,10 @@ class SearchEngine:
             }
         return out, hidden
 
-    def _rank(self, s: Searcher, table: DocTable, q: wq.Query, allowed: set[int], restrict: bool, need: int) -> list[tuple[int, float | None]]:
-        results = s.search(q, limit=need + TIE_MARGIN, filter=allowed if restrict else None)
+    def _rank(self, s: Searcher, table: DocTable, built: BuiltQuery, allowed: set[int], restrict: bool, need: int) -> list[tuple[int, float | None]]:
+        top = rank(s, built, need + TIE_MARGIN, allowed if restrict else None, self.params)
         ids = table.ids
-        scored = [(d, sc) for sc, d in results.top_n if d in allowed]
+        scored = [(d, sc) for d, sc in top if d in allowed]
         scored.sort(key=lambda p: (-round(p[1], 9), ids[p[0]]))
         return [(d, round(sc, 4)) for d, sc in scored[:need]]
 
