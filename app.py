@@ -1,0 +1,75 @@
+"""The Flask app: ``create_app(config)`` builds it; ``python app.py`` serves it with waitress.
+
+Nothing is opened at import time: the engine opens the index lazily per request, so an
+app can be created before the first index exists (requests then answer 503).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+from common.layout import current_version
+from search.engine import SearchEngine
+
+ROOT = Path(__file__).resolve().parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; config keys INDEX_DIR (required to search) and CORPUS_DIR."""
+    app = Flask(__name__)
+    app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
+                      CORPUS_DIR=os.environ.get("CORPUS_DIR"))
+    app.config.update(config or {})
+    app.json.sort_keys = False  # keep the documented field order
+    app.json.ensure_ascii = False
+    app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"])
+
+    from web.api import bp as api_bp
+    from web.html import bp as html_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(html_bp)
+    return app
+
+
+def ensure_index(index_dir: str, corpus_dir: str | None) -> None:
+    """Build a first index of CORPUS_DIR with the indexer CLI when none exists."""
+    if current_version(Path(index_dir)) is not None or not corpus_dir:
+        return
+    logging.info("no index in %s: indexing %s first", index_dir, corpus_dir)
+    proc = subprocess.run(
+        [sys.executable, "-m", "indexer", "--corpus", corpus_dir, "--index", index_dir, "--quiet"],
+        cwd=ROOT,
+    )
+    if proc.returncode not in (0, 75):
+        raise SystemExit(f"first indexing failed (exit {proc.returncode}); fix it and rerun `make index`")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python app.py [--host H] [--port P] [--debug]`: waitress, or Flask's server with --debug."""
+    p = argparse.ArgumentParser(description="Serve the news archive search site and JSON API.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--debug", action="store_true", help="Flask's development server (never in production)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    ensure_index(app.config["INDEX_DIR"], app.config["CORPUS_DIR"])
+    if args.debug:
+        app.run(host=args.host, port=args.port, debug=True)
+        return
+    from waitress import serve
+
+    serve(app, host=args.host, port=args.port, threads=args.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Search speed through the WSGI app vs SQLite FTS5, at 20k (and optionally 200k) stories.
+
+    PYTHONPATH=. python bench/search_speed.py [--copies 10] [--reps 3]
+
+Reuters-21578 (every non-empty story, ~19k) is indexed with ``--copies`` repetitions
+(new ids). The app is served by waitress (``python app.py``, 8 threads) in a subprocess
+and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, AND semantics (the
+app's default). FTS5 (``porter unicode61``, on disk) answers the same texts and queries
+in this process: ``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the
+app has no result cache. Prints p50/p95 of each, their ratio and the server's RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from bench.corpora import build_index, reuters_articles, reuters_stories
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QUERIES = [
+    "oil prices", "opec production", "crude oil output", "interest rates", "federal reserve",
+    "trade deficit", "japan trade surplus", "wheat exports", "grain shipments", "cocoa",
+    "coffee prices", "sugar quota", "gold", "bank of england", "dollar yen", "stock market",
+    "takeover bid", "merger agreement", "acquisition", "quarterly earnings", "net profit",
+    "dividend", "bankruptcy", "inflation", "unemployment rate", "gnp growth", "money supply",
+    "bundesbank", "brazil debt", "soviet grain", "iran iraq", "strike", "shipping", "steel",
+    "copper", "tin council", "natural gas", "chrysler", "ibm", "texaco pennzoil",
+    "treasury bonds", "budget deficit", "tax reform", "corn", "soybeans", "airline",
+    "computer sales", "mexico oil", "saudi arabia", "west germany",
+]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def build_fts(path: Path, articles) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(id UNINDEXED, title, body, tokenize='porter unicode61')")
+    db.executemany("INSERT INTO t VALUES (?,?,?)", ((a.id, a.title, a.body) for a in articles))
+    db.commit()
+    return db
+
+
+def fts_query(db: sqlite3.Connection, q: str) -> list:
+    match = " ".join('"' + w + '"' for w in q.split())
+    return db.execute(
+        "SELECT id, title, bm25(t), snippet(t, 2, '<mark>', '</mark>', '…', 16) FROM t "
+        "WHERE t MATCH ? ORDER BY bm25(t) LIMIT 10", (match,)
+    ).fetchall()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--copies", type=int, default=1, help="10 gives ~200k stories")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="reuse/keep the index and FTS5 db in this folder")
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="speed-"))
+    work.mkdir(parents=True, exist_ok=True)
+    index_dir, fts_path = work / f"index-{args.copies}", work / f"fts-{args.copies}.db"
+    stories = reuters_stories()
+    n = len(stories) * args.copies
+    if not (index_dir / "current").exists():
+        t = time.time()
+        build_index(index_dir, reuters_articles(args.copies, stories), procs=2 if args.copies > 1 else 1)
+        print(f"whoosh index of {n} stories built in {time.time() - t:.0f}s", file=sys.stderr)
+    if fts_path.exists():
+        db = sqlite3.connect(fts_path)
+    else:
+        db = build_fts(fts_path, reuters_articles(args.copies, stories))
+
+    port = free_port()
+    env = {**os.environ, "INDEX_DIR": str(index_dir), "PYTHONPATH": str(ROOT)}
+    env.pop("CORPUS_DIR", None)
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--threads", "8"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=5).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+
+        def ours(q: str) -> dict:
+            with urllib.request.urlopen(f"{base}/api/search?{urllib.parse.urlencode({'q': q})}", timeout=60) as r:
+                return json.loads(r.read())
+
+        for q in QUERIES:  # warm-up pass (file cache, columns), untimed
+            ours(q)
+            fts_query(db, q)
+        t_ours, t_fts, server_ms = [], [], []
+        for _ in range(args.reps):
+            for q in QUERIES:
+                t0 = time.perf_counter()
+                d = ours(q)
+                t_ours.append((time.perf_counter() - t0) * 1000)
+                server_ms.append(d["took_ms"])
+                t0 = time.perf_counter()
+                fts_query(db, q)
+                t_fts.append((time.perf_counter() - t0) * 1000)
+        totals = [ours(q)["total"] for q in QUERIES]
+        p50o, p95o, p50f, p95f = pct(t_ours, .5), pct(t_ours, .95), pct(t_fts, .5), pct(t_fts, .95)
+        print(f"stories: {n}  queries: {len(QUERIES)} x {args.reps}  median hits/query: {statistics.median(totals):.0f}")
+        print("| stories | ours p50 ms | ours p95 ms | FTS5 p50 ms | FTS5 p95 ms | p95 ratio | server took_ms p95 | server RSS MB |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(f"| {n} | {p50o:.1f} | {p95o:.1f} | {p50f:.1f} | {p95f:.1f} | {p95o / p95f:.1f}x | {pct(server_ms, .95):.1f} | {rss_mb(server.pid):.0f} |")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""SearchEngine: a request in, one response object out; opens nothing at import time.
+
+Each thread keeps its own Whoosh searcher (readers seek shared file handles, so they are
+not safe to share between threads) and checks it per call: a new commit is picked up by
+a cheap ``refresh()`` (unchanged segments are reused), a version swap of the ``current``
+symlink by reopening. A request therefore always sees the last committed state, and a
+commit in progress is never half-visible.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from common.documents import source_key
+from common.layout import IndexUnavailable, current_version, read_last_run
+from common.schema import KIND_DUPLICATE
+from search.docset import DocTable, TableCache, count_by, docs, stamp_of, term_docs
+from search.highlight import MarkTerms, find_spans, mark_all, snippet
+from search.query import ParsedQuery, parse_query
+from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
+from search.request import SearchRequest
+from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
+from search.suggest import suggest
+
+SUGGEST_BELOW = 3
+FACET_TOP = 20
+RELATED = 5
+MAX_ID_LEN = 512
+TIE_MARGIN = 10  # extra hits fetched so equal scores at the page edge sort by id
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+def valid_id(doc_id: str) -> bool:
+    """Ids are short printable strings; anything else cannot name an article."""
+    return 0 < len(doc_id) <= MAX_ID_LEN and doc_id.isprintable()
+
+
+class SearchEngine:
+    """Answers searches, article look-ups, stats and health checks over INDEX_DIR."""
+
+    def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT) -> None:
+        self.index_dir = Path(index_dir)
+        self.params = params
+        self._local = threading.local()
+        self._tables = TableCache()
+
+    # -- searcher lifecycle ------------------------------------------------------------
+
+    def _open(self, version: Path):
+        try:
+            ix = windex.open_dir(str(version))
+            return ix, ix.searcher(weighting=self.params.weighting())
+        except (windex.EmptyIndexError, OSError, EOFError, ValueError) as exc:
+            raise IndexUnavailable(
+                f"index in {version} cannot be read ({exc.__class__.__name__}): "
+                f"run `python -m indexer --rebuild --index {self.index_dir}`"
+            ) from exc
+
+    @contextmanager
+    def searcher(self) -> Iterator[tuple[Searcher, IndexState]]:
+        """This thread's searcher, brought up to date with the last commit or swap."""
+        version = current_version(self.index_dir)
+        if version is None:
+            raise IndexUnavailable(
+                f"no index in {self.index_dir}: run `python -m indexer --corpus DIR --index {self.index_dir}`"
+            )
+        state = getattr(self._local, "state", None)
+        searcher = None
+        if state is not None and state[0] == version:
+            try:
+                searcher = state[1].refresh()
+            except (OSError, EOFError, ValueError):
+                searcher = None
+        if searcher is None:
+            if state is not None:
+                state[1].close()
+            _ix, searcher = self._open(version)
+        self._local.state = (version, searcher)
+        last = read_last_run(self.index_dir)
+        if last:
+            last = {k: v for k, v in last.items() if not isinstance(v, (list, dict))}
+        yield searcher, IndexState(version.name, searcher.reader().generation(), last)
+
+    def close(self) -> None:
+        """Close this thread's searcher (others close when their threads end)."""
+        state = getattr(self._local, "state", None)
+        if state is not None:
+            state[1].close()
+            self._local.state = None
+
+    # -- search --------------------------------------------------------------------------
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        """Ranked, filtered, faceted, highlighted results for one request."""
+        t0 = time.perf_counter()
+        parsed = parse_query(req.q)
+        with self.searcher() as (s, state):
+            table = self._tables.get(s)
+            built = build_query(parsed, s.reader(), "all", self.params)
+            matched = docs(s, built.match) & table.articles
+            fallback = None
+            if not matched and parsed.can_fall_back:
+                built = build_query(parsed, s.reader(), "any", self.params)
+                matched = docs(s, built.match) & table.articles
+                fallback = "any_words"
+            filtered, undated_hidden = self._filter(s, table, req, matched)
+            total = len(filtered)
+            offset = (req.page - 1) * req.size
+            page: list[tuple[int, float | None]] = []
+            if offset < total:
+                sort = req.sort
+                if sort == "relevance" and not parsed.has_text_clauses:
+                    sort = "newest"
+                if sort == "relevance":
+                    page = self._rank(s, table, built, filtered, filtered is not matched, offset + req.size)
+                else:
+                    page = self._by_date(table, filtered, sort, offset + req.size)
+                page = page[offset:]
+            hits = self._hits(s, table, page, parsed, fallback)
+            suggestion = None
+            if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
+                suggestion = suggest(s, parsed)
+            return SearchResponse(
+                request=req,
+                total=total,
+                hits=hits,
+                facets=self._facets(table, filtered),
+                took_ms=_ms(t0),
+                index=state,
+                suggestion=suggestion,
+                fallback=fallback,
+                syntax_error=parsed.syntax_error,
+                undated_hidden=undated_hidden,
+                ignored_words=list(parsed.dropped_stopwords),
+            )
+
+    def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
+        out = matched
+        if req.source:
+            allowed: set[int] = set()
+            for v in req.source:
+                allowed |= term_docs(s, "source_key", source_key(v))
+            out = out & allowed
+        if req.tag:
+            allowed = set()
+            for v in req.tag:
+                allowed |= table.tag_docs.get(v.strip().lower(), set())
+            out = out & allowed
+        hidden = 0
+        if req.has_date_filter:
+            hidden = len(out & table.undated)
+            lo = stamp_of(req.date_from.start) if req.date_from else None
+            hi = stamp_of(req.date_to.end) if req.date_to else None
+            start, end = table.start, table.end
+            out = {
+                d for d in out - table.undated
+                if (hi is None or start[d] <= hi) and (lo is None or end[d] >= lo)
+            }
+        return out, hidden
+
+    def _rank(self, s: Searcher, table: DocTable, built: BuiltQuery, allowed: set[int], restrict: bool, need: int) -> list[tuple[int, float | None]]:
+        top = rank(s, built, need + TIE_MARGIN, allowed if restrict else None, self.params)
+        ids = table.ids
+        scored = [(d, sc) for d, sc in top if d in allowed]
+        scored.sort(key=lambda p: (-round(p[1], 9), ids[p[0]]))
+        return [(d, round(sc, 4)) for d, sc in scored[:need]]
+
+    def _by_date(self, table: DocTable, docs_: set[int], sort: str, need: int) -> list[tuple[int, float | None]]:
+        start, ids, undated = table.start, table.ids, table.undated
+        if sort == "newest":
+            key = lambda d: (d in undated, -start[d], ids[d])  # noqa: E731
+        else:
+            key = lambda d: (d in undated, start[d], ids[d])  # noqa: E731
+        return [(d, None) for d in heapq.nsmallest(need, docs_, key=key)]
+
+    def _facets(self, table: DocTable, docs_: set[int]) -> dict[str, dict[str, int]]:
+        year = count_by(table.year, docs_)
+        month = count_by(table.month, docs_)
+        source = count_by(table.source, docs_)
+        tags = {t: n for t, S in table.tag_docs.items() if (n := len(docs_ & S))}
+
+        def top(c: dict[str, int]) -> dict[str, int]:
+            return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_TOP])
+
+        return {
+            "year": dict(sorted(year.items(), reverse=True)),
+            "month": dict(sorted(month.items(), reverse=True)),
+            "source": top(source),
+            "tag": top(tags),
+        }
+
+    # -- hits ----------------------------------------------------------------------------
+
+    def marks(self, s: Searcher, parsed: ParsedQuery, fieldname: str = "body") -> MarkTerms:
+        """The terms and phrases of a query to mark in a field."""
+        marks = MarkTerms()
+        for group in parsed.positive_groups:
+            for c in group:
+                if c.kind == "filter" or c.field not in (None, fieldname):
+                    continue
+                if c.kind == "word":
+                    marks.terms.add(term_text(c.words[0]))
+                elif c.kind == "phrase":
+                    marks.phrases.append([term_text(w) for w in c.words])
+                elif c.kind == "prefix":
+                    marks.terms.update(_expand_prefix(s.reader(), fieldname, c.words[0])[:50])
+        return marks
+
+    def _duplicates(self, s: Searcher, table: DocTable, doc_id: str) -> list[str]:
+        return sorted(table.ids[d] for d in term_docs(s, "dup_of", doc_id))
+
+    def _hits(self, s: Searcher, table: DocTable, page: list[tuple[int, float | None]], parsed: ParsedQuery, fallback: str | None) -> list[Hit]:
+        if not page:
+            return []
+        marks = self.marks(s, parsed)
+        spans = find_spans(s.reader(), "body", [d for d, _ in page], marks) if marks else {}
+        hits = []
+        for d, score in page:
+            f = s.stored_fields(d)
+            body = f.get("body") or ""
+            hits.append(Hit(
+                id=f["id"],
+                path=f.get("path", ""),
+                title=f.get("title") or "",
+                url=f.get("url") or None,
+                source=f.get("source") or None,
+                date=f.get("date") or None,
+                date_precision=f.get("date_precision") or None,
+                tags=[t for t in (f.get("tags") or "").split(",") if t],
+                score=score,
+                snippet=snippet(body, spans.get(d, [])),
+                duplicates=self._duplicates(s, table, f["id"]),
+            ))
+        return hits
+
+    # -- article, stats, health ------------------------------------------------------------
+
+    def article(self, doc_id: str, q: str | None = None) -> ArticleResponse | None:
+        """One whole article (a copy's id resolves to its original), or None."""
+        t0 = time.perf_counter()
+        if not valid_id(doc_id):
+            return None
+        with self.searcher() as (s, state):
+            table = self._tables.get(s)
+            found = sorted(docs(s, wq.Term("id", doc_id)))
+            if not found:
+                return None
+            d = found[0]
+            f = s.stored_fields(d)
+            if f.get("kind") == KIND_DUPLICATE:
+                orig = sorted(docs(s, wq.Term("id", f.get("dup_of") or "")) & table.articles)
+                if not orig:
+                    return None
+                d = orig[0]
+                f = s.stored_fields(d)
+            body = f.get("body") or ""
+            spans: list = []
+            if q:
+                marks = self.marks(s, parse_query(" ".join(q.split())[:1000]))
+                if marks:
+                    spans = find_spans(s.reader(), "body", [d], marks)[d]
+            related = []
+            try:
+                similar = s.more_like(d, "body", top=RELATED, filter=table.articles)
+            except (ValueError, KeyError):  # empty body: nothing to compare
+                similar = []
+            for r in similar:
+                related.append(Related(r["id"], r.get("title") or "", r.get("date") or None, r.get("source") or None))
+            return ArticleResponse(
+                id=f["id"],
+                path=f.get("path", ""),
+                title=f.get("title") or "",
+                url=f.get("url") or None,
+                source=f.get("source") or None,
+                author=f.get("author") or None,
+                date=f.get("date") or None,
+                date_precision=f.get("date_precision") or None,
+                tags=[t for t in (f.get("tags") or "").split(",") if t],
+                text=body,
+                text_html=mark_all(body, spans),
+                duplicates=self._duplicates(s, table, f["id"]),
+                related=related,
+                took_ms=_ms(t0),
+                index=state,
+            )
+
+    def stats(self) -> dict:
+        """Document counts, index size and the last indexer run."""
+        with self.searcher() as (s, state):
+            table = self._tables.get(s)
+            version = current_version(self.index_dir)
+            size = sum(p.stat().st_size for p in version.iterdir() if p.is_file()) if version else 0
+            articles = len(table.articles)
+            return {
+                "documents": articles,
+                "duplicates": s.doc_count() - articles,
+                "undated": len(table.undated),
+                "segments": len(s.leaf_searchers()),
+                "index_size_bytes": size,
+                "last_run": read_last_run(self.index_dir),
+                "index": state.to_dict(),
+            }
+
+    def health(self) -> dict:
+        """Raise IndexUnavailable unless the index opens and answers a query."""
+        t0 = time.perf_counter()
+        with self.searcher() as (s, state):
+            n = s.doc_count()
+            return {"status": "ok", "documents": n, "took_ms": _ms(t0), "index": state.to_dict()}

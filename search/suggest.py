@@ -1,0 +1,85 @@
+"""Did-you-mean from the index's own vocabulary.
+
+The index holds Snowball stems, not words, so a typo is corrected stem against stem
+("survelance" -> stem "survel" -> nearest indexed stem "surveil"), then mapped back to
+the surface word most often written for that stem, read from the stored text at the
+stem's character offsets ("surveil" -> "surveillance"). No separate word list to keep
+in sync: the suggestion always comes from what the index holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from whoosh.searching import Searcher
+from whoosh.support.levenshtein import damerau_levenshtein
+
+from common.analysis import is_stopword, stem
+from search.query import ParsedQuery
+
+SAMPLE_DOCS = 5
+
+
+def _df(searcher: Searcher, term: str) -> int:
+    return searcher.doc_frequency("body", term) + searcher.doc_frequency("title", term)
+
+
+def surface_form(searcher: Searcher, term: str, fieldname: str = "body") -> str | None:
+    """The surface word most often written for an indexed stem (from a few documents)."""
+    reader = searcher.reader()
+    if (fieldname, term) not in reader:
+        return None
+    m = reader.postings(fieldname, term)
+    seen: Counter[str] = Counter()
+    n = 0
+    while m.is_active() and n < SAMPLE_DOCS:
+        text = searcher.stored_fields(m.id()).get(fieldname) or ""
+        for _pos, s, e in m.value_as("characters"):
+            word = text[s:e].lower().replace("’", "'")
+            if word.endswith("'s"):
+                word = word[:-2]
+            if stem(word) == term:
+                seen[word] += 1
+        n += 1
+        m.next()
+    return seen.most_common(1)[0][0] if seen else None
+
+
+def correct_word(searcher: Searcher, word: str) -> str | None:
+    """A known word close to an unknown one, or None."""
+    target = stem(word)
+    maxdist = 1 if len(target) <= 4 else 2
+    cands: set[str] = set()
+    for probe in {target, word}:
+        for t in searcher.reader().terms_within("body", probe, maxdist, prefix=1):
+            cands.add(t.decode("utf-8") if isinstance(t, bytes) else t)
+    best = None
+    for t in cands:
+        if not t.isalpha() or t == target:
+            continue
+        key = (min(damerau_levenshtein(t, target), damerau_levenshtein(t, word)), -_df(searcher, t), t)
+        if best is None or key < best[0]:
+            best = (key, t)
+    if best is None:
+        return None
+    return surface_form(searcher, best[1]) or surface_form(searcher, best[1], "title")
+
+
+def suggest(searcher: Searcher, parsed: ParsedQuery) -> str | None:
+    """A corrected query string (the user's text with unknown words replaced), or None."""
+    fixes: dict[str, str] = {}
+    for word in parsed.plain_words:
+        if word in fixes or is_stopword(word) or len(word) < 3 or not word.isalpha():
+            continue
+        if _df(searcher, stem(word)) > 0:
+            continue
+        fixed = correct_word(searcher, word)
+        if fixed and fixed != word:
+            fixes[word] = fixed
+    if not fixes:
+        return None
+    text = parsed.text
+    for word, fixed in fixes.items():
+        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", fixed, text, flags=re.IGNORECASE)
+    return text if text.lower() != parsed.text.lower() else None

@@ -1,0 +1,181 @@
+"""Searches on a real index of the seeds (+2 exact copies of seed 000, +1 hostile page)."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.engine import SearchEngine
+from search.request import parse_search_request
+from search_fixtures import search_index  # noqa: F401  (session fixture)
+
+
+@pytest.fixture(scope="module")
+def engine(search_index):  # noqa: F811
+    eng = SearchEngine(search_index)
+    yield eng
+    eng.close()
+
+
+def run(engine, **args):
+    return engine.search(parse_search_request({k: v for k, v in args.items()}))
+
+
+def seeds_of(res) -> list[str]:
+    return sorted(h.path[:3] for h in res.hits)
+
+
+def test_face_plus_plus_is_a_word_not_face(engine):
+    res = run(engine, q="Face++")
+    assert seeds_of(res) == ["000", "001", "003", "004"]
+    assert "<mark>Face++</mark>" in " ".join(h.snippet for h in res.hits)
+    assert len(run(engine, q="face").hits) < len(run(engine, q="megvii").hits) + 1
+
+
+def test_phrase_only_one_article_has(engine):
+    res = run(engine, q='"reverse engineered"')
+    assert seeds_of(res) == ["001"]
+    assert "<mark>reverse engineered</mark>" in res.hits[0].snippet
+
+
+def test_all_words_preferred_then_any_words(engine):
+    both = run(engine, q="megvii inoperable")
+    assert both.fallback is None and seeds_of(both) == ["000", "003", "004"]
+    anyw = run(engine, q="inoperable zanzibar")
+    assert anyw.fallback == "any_words"
+    assert set(seeds_of(anyw)) == {"000", "003", "004", "zz_"}
+
+
+def test_exclusion_or_title_prefix(engine):
+    assert seeds_of(run(engine, q="megvii -inoperable")) == ["001", "002"]
+    assert seeds_of(run(engine, q='"meiya pico" OR zanzibar')) == ["002", "004", "zz_"]
+    titles = run(engine, q="title:blacklisting")
+    assert seeds_of(titles) == ["002"]
+    assert seeds_of(run(engine, q="zanzib*")) == ["zz_"]
+
+
+@pytest.mark.parametrize("q", ['"unclosed quote megvii', "megvii -", "title:", "title: megvii"])
+def test_broken_syntax_falls_back_to_plain_words(engine, q):
+    res = run(engine, q=q)
+    assert res.syntax_error
+    assert res.to_dict()["syntax_error"] == res.syntax_error
+
+
+def test_all_stopword_query_finds_something(engine):
+    res = run(engine, q="the who")
+    assert res.total > 0 and res.ignored_words == []
+    assert run(engine, q="the megvii").ignored_words == ["the"]
+
+
+@pytest.mark.parametrize(
+    "q,suggestion", [("megvi", "megvii"), ("survelance", "surveillance"), ("megvi survelance", "megvii surveillance")]
+)
+def test_did_you_mean(engine, q, suggestion):
+    res = run(engine, q=q)
+    assert res.suggestion == suggestion
+    assert run(engine, q=suggestion).total > 0
+
+
+def test_no_suggestion_for_known_words(engine):
+    assert run(engine, q="megvii").suggestion is None
+
+
+@pytest.mark.parametrize(
+    "frm,to,expected",
+    [
+        ("2019-06", "2019-06", ["000", "003", "004"]),  # 003 is year-only: 2019 overlaps June
+        ("2019-06-06", "2019-06-06", ["000", "003"]),
+        ("2019-05", "2019-05", ["001", "002", "003"]),
+        ("2019-06-07", None, ["003", "004"]),
+        (None, "2019-05-31", ["001", "002", "003"]),
+        ("2019", "2019", ["000", "001", "002", "003", "004"]),
+        ("2020", None, []),
+    ],
+)
+def test_date_filters_overlap_at_each_precision(engine, frm, to, expected):
+    args = {"q": "megvii"}
+    if frm:
+        args["from"] = frm
+    if to:
+        args["to"] = to
+    res = run(engine, **args)
+    assert seeds_of(res) == expected
+
+
+def test_undated_articles_hidden_and_counted(engine):
+    res = run(engine, q="", **{"from": "2019"})
+    assert res.undated_hidden >= 1  # the hostile page has no date
+    assert all(h.date for h in res.hits)
+
+
+def test_sort_newest_oldest_and_browse(engine):
+    newest = [h.path[:3] for h in run(engine, q="megvii", sort="newest").hits]
+    assert newest == ["004", "000", "001", "002", "003"] or newest[:2] == ["004", "000"]
+    oldest = [h.date for h in run(engine, q="megvii", sort="oldest").hits]
+    assert oldest[0] is not None and oldest == sorted(oldest, key=lambda d: (d[:4], d))
+    browse = run(engine, q="")
+    assert browse.total == 6 and browse.hits[0].path.startswith("004")
+    assert browse.hits[-1].date is None  # undated last
+
+
+def test_relevance_ties_are_stable(engine):
+    a = [h.id for h in run(engine, q="megvii").hits]
+    b = [h.id for h in run(engine, q="megvii").hits]
+    assert a == b
+
+
+def test_pagination(engine):
+    full = [h.id for h in run(engine, q="megvii", size="10").hits]
+    pages = [h.id for p in (1, 2, 3) for h in run(engine, q="megvii", size="2", page=str(p)).hits]
+    assert pages == full
+    past = run(engine, q="megvii", size="2", page="50")
+    assert past.hits == [] and past.total == len(full)
+
+
+def test_facets_count_all_matches(engine):
+    res = run(engine, q="megvii", size="1")
+    assert len(res.hits) == 1
+    assert res.facets["year"] == {"2019": 5}
+    assert sum(res.facets["month"].values()) == 4  # 003 is year-only
+    assert res.facets["month"]["2019-06"] == 2
+
+
+def test_exact_duplicates_collapse(engine):
+    res = run(engine, q="inoperable")
+    paths = [h.path for h in res.hits]
+    assert not any("copies/" in p for p in paths)
+    hit = next(h for h in res.hits if h.path.startswith("000"))
+    assert len(hit.duplicates) == 2
+    assert engine.article(hit.duplicates[0]).id == hit.id
+
+
+def test_snippets_escape_html(engine):
+    res = run(engine, q="zanzibar")
+    snip = res.hits[0].snippet
+    assert "<script>" not in snip and "&lt;script&gt;" in snip
+    assert "<mark>Zanzibar</mark>" in snip
+
+
+def test_title_only_match_gets_opening_lines(engine):
+    res = run(engine, q="title:blacklisting")
+    assert "<mark>" not in res.hits[0].snippet and res.hits[0].snippet
+
+
+def test_article_with_highlights_and_related(engine):
+    hit = run(engine, q="zanzibar").hits[0]
+    art = engine.article(hit.id, q="clove")
+    assert '<script>alert("owned")</script>' in art.text
+    assert "<script>" not in str(art.text_html) and "<mark>clove</mark>" in str(art.text_html)
+    seed = engine.article(run(engine, q="Face++").hits[0].id)
+    assert 0 < len(seed.related) <= 5 and seed.id not in [r.id for r in seed.related]
+
+
+@pytest.mark.parametrize("bad", ["nope", "../../etc/passwd", "", "x" * 600, "a\nb"])
+def test_unknown_or_malformed_article_ids(engine, bad):
+    assert engine.article(bad) is None
+
+
+def test_every_response_carries_index_state(engine):
+    d = run(engine, q="megvii").to_dict()
+    assert d["index"]["generation"] is not None and d["took_ms"] >= 0
+    assert engine.stats()["documents"] == 6
+    assert engine.health()["status"] == "ok"

@@ -1,0 +1,1 @@
+"""HTTP surfaces over ``search``: the JSON API blueprint and a placeholder HTML blueprint."""

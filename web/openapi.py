@@ -1,0 +1,233 @@
+"""The hand-written OpenAPI 3.1 description of the JSON API (tests validate real responses)."""
+
+from __future__ import annotations
+
+_str_or_null = {"type": ["string", "null"]}
+_index_state = {
+    "type": "object",
+    "required": ["version", "generation", "last_run"],
+    "properties": {
+        "version": _str_or_null,
+        "generation": {"type": ["integer", "null"]},
+        "last_run": {"type": ["object", "null"], "description": "summary of the last completed indexer run"},
+    },
+}
+_date_props = {
+    "date": {**_str_or_null, "description": "written at its precision: 2019, 2019-05 or 2019-06-06",
+             "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"},
+    "date_precision": {"enum": ["year", "month", "day", None]},
+}
+_counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
+
+
+def _param(name: str, desc: str, schema: dict, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": desc, "schema": schema}
+
+
+def _err(desc: str) -> dict:
+    return {"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+_filters = [
+    _param("q", "query text (words, \"phrases\", -word, OR, title:, source:, tag:, prefix*); empty lists every article newest first",
+           {"type": "string", "maxLength": 1000}),
+    _param("from", "earliest date (YYYY, YYYY-MM or YYYY-MM-DD); matches by overlap", {"type": "string"}),
+    _param("to", "latest date (YYYY, YYYY-MM or YYYY-MM-DD); matches by overlap", {"type": "string"}),
+    _param("source", "only these sources (repeatable or comma-separated)", {"type": "array", "items": {"type": "string"}}),
+    _param("tag", "only these tags (repeatable or comma-separated)", {"type": "array", "items": {"type": "string"}}),
+]
+
+OPENAPI: dict = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "News archive search API",
+        "version": "1.0.0",
+        "description": "Search a news archive indexed with Whoosh. Every error is "
+        '{"error": {"code", "message", "param"}}.',
+    },
+    "paths": {
+        "/api/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Ranked, highlighted, filtered, faceted search",
+                "parameters": _filters + [
+                    _param("sort", "order of hits", {"enum": ["relevance", "newest", "oldest"], "default": "relevance"}),
+                    _param("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}),
+                    _param("size", "hits per page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
+                ],
+                "responses": {
+                    "200": {"description": "a page of results",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResponse"}}}},
+                    "400": _err("a bad parameter (named in error.param)"),
+                    "503": _err("the index is not available"),
+                },
+            }
+        },
+        "/api/articles/{id}": {
+            "get": {
+                "operationId": "article",
+                "summary": "One whole article, its copies and related articles",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _param("q", "words to highlight in text_html", {"type": "string", "maxLength": 1000}),
+                ],
+                "responses": {
+                    "200": {"description": "the article",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Article"}}}},
+                    "400": _err("a bad parameter"),
+                    "404": _err("no article with this id"),
+                    "503": _err("the index is not available"),
+                },
+            }
+        },
+        "/api/stats": {
+            "get": {
+                "operationId": "stats",
+                "summary": "Document counts, index size, last indexer run",
+                "responses": {
+                    "200": {"description": "statistics",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}},
+                    "503": _err("the index is not available"),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health",
+                "summary": "Is the index readable",
+                "responses": {
+                    "200": {"description": "healthy",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                    "503": _err("the index is not available"),
+                },
+            }
+        },
+        "/search.atom": {
+            "get": {
+                "operationId": "feed",
+                "summary": "Atom feed of the newest matches",
+                "parameters": _filters,
+                "responses": {
+                    "200": {"description": "Atom 1.0", "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
+                    "400": _err("a bad parameter"),
+                    "503": _err("the index is not available"),
+                },
+            }
+        },
+        "/api/openapi.json": {
+            "get": {"operationId": "openapi", "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}
+        },
+    },
+    "components": {
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "additionalProperties": False,
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message", "param"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "param": _str_or_null,
+                        },
+                    }
+                },
+            },
+            "Hit": {
+                "type": "object",
+                "required": ["id", "path", "title", "url", "source", "date", "date_precision", "tags", "score", "snippet", "duplicates"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "path": {"type": "string"},
+                    "title": {"type": "string"},
+                    "url": _str_or_null,
+                    "source": _str_or_null,
+                    **_date_props,
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "score": {"type": ["number", "null"], "description": "null when sorted by date"},
+                    "snippet": {"type": "string", "description": "HTML: escaped text, matches in <mark>"},
+                    "duplicates": {"type": "array", "items": {"type": "string"}, "description": "ids of exact copies"},
+                },
+            },
+            "SearchResponse": {
+                "type": "object",
+                "required": ["query", "total", "page", "size", "took_ms", "hits", "facets", "suggestion",
+                             "fallback", "syntax_error", "undated_hidden", "index"],
+                "properties": {
+                    "query": {"type": "string"},
+                    "total": {"type": "integer", "minimum": 0},
+                    "page": {"type": "integer", "minimum": 1},
+                    "size": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "sort": {"enum": ["relevance", "newest", "oldest"]},
+                    "took_ms": {"type": "number", "minimum": 0},
+                    "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}, "maxItems": 100},
+                    "facets": {
+                        "type": "object",
+                        "required": ["year", "month", "source", "tag"],
+                        "properties": {"year": _counts, "month": _counts, "source": _counts, "tag": _counts},
+                    },
+                    "suggestion": {**_str_or_null, "description": "did-you-mean query, ready to search"},
+                    "fallback": {"enum": ["any_words", None], "description": "any_words: no article had all words"},
+                    "syntax_error": {**_str_or_null, "description": "why the query was read as plain words"},
+                    "undated_hidden": {"type": "integer", "minimum": 0},
+                    "ignored_words": {"type": "array", "items": {"type": "string"}},
+                    "index": _index_state,
+                },
+            },
+            "Article": {
+                "type": "object",
+                "required": ["id", "path", "title", "url", "source", "date", "date_precision", "tags", "text",
+                             "text_html", "duplicates", "related", "index"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "path": {"type": "string"},
+                    "title": {"type": "string"},
+                    "url": _str_or_null,
+                    "source": _str_or_null,
+                    "author": _str_or_null,
+                    **_date_props,
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "text": {"type": "string", "description": "plain text (not HTML)"},
+                    "text_html": {"type": "string", "description": "escaped text, q words in <mark>"},
+                    "duplicates": {"type": "array", "items": {"type": "string"}},
+                    "related": {
+                        "type": "array", "maxItems": 5,
+                        "items": {"type": "object", "required": ["id", "title", "date", "source"],
+                                  "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                                 "date": _str_or_null, "source": _str_or_null}},
+                    },
+                    "took_ms": {"type": "number"},
+                    "index": _index_state,
+                },
+            },
+            "Stats": {
+                "type": "object",
+                "required": ["documents", "duplicates", "index_size_bytes", "last_run", "index"],
+                "properties": {
+                    "documents": {"type": "integer", "minimum": 0},
+                    "duplicates": {"type": "integer", "minimum": 0},
+                    "undated": {"type": "integer", "minimum": 0},
+                    "segments": {"type": "integer", "minimum": 0},
+                    "index_size_bytes": {"type": "integer", "minimum": 0},
+                    "last_run": {"type": ["object", "null"]},
+                    "index": _index_state,
+                },
+            },
+            "Health": {
+                "type": "object",
+                "required": ["status", "documents", "index"],
+                "properties": {
+                    "status": {"const": "ok"},
+                    "documents": {"type": "integer"},
+                    "took_ms": {"type": "number"},
+                    "index": _index_state,
+                },
+            },
+        }
+    },
+}
