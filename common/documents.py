@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from common.dates import PubDate
-from common.schema import KIND_ARTICLE, KIND_DUPLICATE
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 
 
 @dataclass
@@ -90,6 +90,21 @@ def duplicate_fields(doc_id: str, state: FileState, content_hash: str, dup_of: s
     }
 
 
+def skipped_fields(doc_id: str, state: FileState, reason: str) -> dict:
+    """Index fields of a file that gave no article: its state and the reason."""
+    return {
+        "id": doc_id,
+        "kind": KIND_SKIPPED,
+        "path": state.path,
+        "size": state.size,
+        "mtime_ns": state.mtime_ns,
+        "file_hash": state.file_hash,
+        "meta_hash": state.meta_hash,
+        "content_hash": "",
+        "skip_reason": reason,
+    }
+
+
 def fields_from_stored(stored: dict, state: FileState) -> dict:
     """Rebuild a document's fields from its stored values with a new file state.
 
@@ -98,6 +113,8 @@ def fields_from_stored(stored: dict, state: FileState) -> dict:
     """
     if stored.get("kind") == KIND_DUPLICATE:
         return duplicate_fields(stored["id"], state, stored["content_hash"], stored["dup_of"])
+    if stored.get("kind") == KIND_SKIPPED:
+        return skipped_fields(stored["id"], state, stored.get("skip_reason", ""))
     date = None
     if stored.get("date"):
         date = PubDate.parse(stored["date"])

@@ -54,11 +54,14 @@ def open_live_index(index_dir: Path) -> Index:
         ) from exc
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def write_json_atomic(path: Path, data: dict, compact: bool = False) -> None:
     """Write JSON so a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=1)
+        if compact:
+            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+        else:
+            json.dump(data, fh, ensure_ascii=False, indent=1)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -4,7 +4,9 @@ Two kinds of documents live in one index:
 - ``article``: a cleaned article, searchable;
 - ``duplicate``: a file whose cleaned text equals an article's; it holds only the file
   state and ``dup_of``, so the text is indexed once and the copy can still be listed.
-Every file the indexer accepted has exactly one document, keyed by ``id``, which also
+- ``skipped``: a file that yields no article (binary, no text after cleaning...), kept
+  with its reason so an unchanged bad file is not read again on every run.
+Every file the indexer examined has exactly one document, keyed by ``id``, which also
 makes the index its own record of file states (size, mtime, hash) for incremental runs.
 """
 
@@ -16,6 +18,7 @@ from common.analysis import news_analyzer
 
 KIND_ARTICLE = "article"
 KIND_DUPLICATE = "duplicate"
+KIND_SKIPPED = "skipped"
 
 TITLE_BOOST = 2.0
 
@@ -35,6 +38,7 @@ def build_schema() -> fields.Schema:
         meta_hash=fields.ID(stored=True, sortable=True),  # the manifest entry's hash
         content_hash=fields.ID(stored=True, sortable=True),
         dup_of=fields.ID(stored=True, sortable=True),
+        skip_reason=fields.STORED(),
         # Article text. chars=True stores offsets so highlighting needs no re-analysis.
         title=fields.TEXT(
             analyzer=analyzer, stored=True, field_boost=TITLE_BOOST, chars=True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,30 +55,42 @@ def scan_corpus(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Scan:
     """Every supported file under root, at any depth, sorted by path; the rest as Skips."""
     root = Path(root).resolve()
     scan = Scan()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        here = Path(dirpath)
-        dirnames.sort()
-        for name in list(dirnames):
-            if name.startswith("."):
-                dirnames.remove(name)
-            elif (here / name).is_symlink():
-                # Followed folders could loop or leave the corpus; report, don't follow.
-                dirnames.remove(name)
-                rel = (here / name).relative_to(root).as_posix()
-                scan.skipped.append(Skip(rel, _symlink_reason(root, here / name, folder=True)))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = here / name
-            suffix = path.suffix.lower()
-            if suffix not in SUPPORTED_SUFFIXES:
-                continue
-            rel = path.relative_to(root).as_posix()
-            skip = _check_file(root, path, rel, max_bytes, scan)
-            if skip is not None:
-                scan.skipped.append(skip)
+    _scan_dir(root, str(root), "", max_bytes, scan)
     scan.files.sort(key=lambda f: f.rel)
     return scan
+
+
+def _scan_dir(root: Path, path: str, prefix: str, max_bytes: int, scan: Scan) -> None:
+    """One folder: stat files with os.scandir (cheap), recurse into real subfolders."""
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        scan.skipped.append(Skip(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc}"))
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        rel = prefix + name
+        if entry.is_symlink():
+            try:
+                is_folder = entry.is_dir()
+            except OSError:  # a loop: ELOOP
+                is_folder = False
+            if not is_folder and os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES:
+                continue
+            reason = _symlink_reason(root, Path(entry.path), folder=is_folder)
+            if reason:
+                scan.skipped.append(Skip(rel, reason))
+                continue
+        elif entry.is_dir(follow_symlinks=False):
+            _scan_dir(root, entry.path, rel + "/", max_bytes, scan)
+            continue
+        if os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES:
+            continue
+        skip = _check_file(entry, rel, max_bytes, scan)
+        if skip is not None:
+            scan.skipped.append(skip)
 
 
 def _symlink_reason(root: Path, path: Path, folder: bool) -> str:
@@ -90,25 +103,21 @@ def _symlink_reason(root: Path, path: Path, folder: bool) -> str:
     return "symlinked folder inside the corpus (not followed; index the real folder)" if folder else ""
 
 
-def _check_file(root: Path, path: Path, rel: str, max_bytes: int, scan: Scan) -> Skip | None:
+def _check_file(entry: os.DirEntry, rel: str, max_bytes: int, scan: Scan) -> Skip | None:
     """Stat one file and append it to the scan, or return why it is skipped."""
-    if path.is_symlink():
-        reason = _symlink_reason(root, path, folder=False)
-        if reason:
-            return Skip(rel, reason)
     try:
-        st = path.stat()
+        st = entry.stat()
     except OSError as exc:
         return Skip(rel, f"cannot stat file: {exc.strerror or exc}")
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         return Skip(rel, "not a regular file")
     if st.st_size == 0:
         return Skip(rel, "empty file")
     if st.st_size > max_bytes:
         return Skip(rel, f"file too large ({st.st_size} bytes > limit of {max_bytes})")
-    if not os.access(path, os.R_OK):
+    if not os.access(entry.path, os.R_OK):
         return Skip(rel, "file not readable (permission denied)")
-    scan.files.append(CorpusFile(rel, path, st.st_size, st.st_mtime_ns))
+    scan.files.append(CorpusFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
     return None
 
 
@@ -117,21 +126,26 @@ class Manifest:
     """Per-file metadata from manifest.jsonl; values here win over extracted ones."""
 
     entries: dict[str, dict] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
     problems: list[Skip] = field(default_factory=list)
 
     def entry(self, rel: str) -> dict:
         return self.entries.get(rel, {})
 
     def entry_hash(self, rel: str) -> str:
-        """Hash of a file's entry, so editing the manifest re-indexes that file."""
-        entry = self.entries.get(rel)
-        if not entry:
-            return ""
-        blob = json.dumps(entry, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        return hashlib.sha1(blob).hexdigest()[:16]
+        """Hash of a file's manifest line, so editing it re-indexes that file."""
+        return self.hashes.get(rel, "")
 
 
 MANIFEST_FIELDS = ("url", "date", "source", "title")
+
+
+def _normalize_rel(name: str) -> str:
+    """A manifest "file" as the scan writes paths: posix, relative, no "./"."""
+    name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name if "//" not in name and "/./" not in name else Path(name).as_posix()
 
 
 def load_manifest(root: Path) -> Manifest:
@@ -157,7 +171,8 @@ def load_manifest(root: Path) -> Manifest:
         if not isinstance(obj, dict) or not isinstance(obj.get("file"), str):
             manifest.problems.append(Skip(where, 'manifest line needs a "file" string'))
             continue
-        rel = Path(obj["file"]).as_posix()
+        rel = _normalize_rel(obj["file"])
         entry = {k: obj[k] for k in MANIFEST_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()}
         manifest.entries[rel] = entry
+        manifest.hashes[rel] = hashlib.sha1(line.strip().encode("utf-8")).hexdigest()[:16]
     return manifest

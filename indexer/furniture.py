@@ -32,6 +32,7 @@ class FurnitureStats:
 
     def __init__(self, groups: dict[str, GroupStats] | None = None):
         self.groups: dict[str, GroupStats] = groups or {}
+        self.dirty = False
 
     @classmethod
     def load(cls, version_dir: Path) -> "FurnitureStats":
@@ -42,18 +43,25 @@ class FurnitureStats:
             return cls()
 
     def save(self, version_dir: Path) -> None:
+        """Persist the counts if anything was added since loading."""
+        if not self.dirty:
+            return
+        self.dirty = False
         write_json_atomic(
             Path(version_dir) / FILE,
             {g: {"docs": s.docs, "lines": dict(s.lines)} for g, s in self.groups.items()},
+            compact=True,
         )
 
     def add(self, group: str, keys: list[str]) -> None:
         stats = self.groups.setdefault(group, GroupStats())
         stats.docs += 1
         stats.lines.update(keys)
+        self.dirty = True
         if len(stats.lines) > MAX_KEYS_PER_GROUP:
-            # Lines seen once can never become furniture soon; drop them to bound size.
-            stats.lines = Counter({k: c for k, c in stats.lines.items() if c > 1})
+            # Keep the most frequent half: rare lines are not furniture, and halving
+            # makes the pruning cost amortised O(1) per line added.
+            stats.lines = Counter(dict(stats.lines.most_common(MAX_KEYS_PER_GROUP // 2)))
 
     def furniture(self, group: str) -> frozenset[str]:
         """Line keys on at least MIN_DOCS pages and MIN_SHARE of the group's pages."""

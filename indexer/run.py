@@ -17,9 +17,9 @@ from pathlib import Path
 
 from whoosh.index import Index
 
-from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored
+from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored, skipped_fields
 from common.layout import LAST_RUN, write_json_atomic
-from common.schema import KIND_ARTICLE, KIND_DUPLICATE
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from indexer.corpus import DEFAULT_MAX_BYTES, CorpusFile, Manifest, Skip, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
 from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
@@ -29,8 +29,9 @@ from indexer.store import (
     make_live,
     new_version,
     open_or_create_live,
-    read_states,
+    load_states,
     remove_stale_versions,
+    save_states,
 )
 
 
@@ -115,17 +116,13 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
         states: dict[str, DocState] = {}
     else:
         version, ix, _created = open_or_create_live(index_dir)
-        states = read_states(ix)
+        states = load_states(ix, version)
     summary.index_version = version.name
-    furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
     diff = _diff(scan.files, states, manifest, summary)
-    writer_run = _Writer(ix, states, furniture, version, opts, summary, manifest)
-    try:
-        writer_run.apply(diff)
-    except BaseException:
-        if opts.rebuild:
-            ix.close()
-        raise
+    if diff.jobs or diff.removed:
+        furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
+        _Writer(ix, states, furniture, version, opts, summary, manifest).apply(diff)
+    save_states(ix, version, states)
     if opts.rebuild:
         make_live(index_dir, version)
         remove_stale_versions(index_dir)
@@ -135,7 +132,7 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
 @dataclass
 class _Diff:
     jobs: list[tuple[Job, DocState | None]]
-    removed: list[DocState]
+    removed: list[str]  # corpus paths that are gone
 
 
 def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
@@ -150,7 +147,7 @@ def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summa
             summary.unchanged += 1
             continue
         jobs.append((Job(f, doc_id_for(f.rel), manifest.entry(f.rel), meta_hash), old))
-    removed = [st for path, st in states.items() if path not in seen]
+    removed = [path for path in states if path not in seen]
     return _Diff(jobs, removed)
 
 
@@ -167,8 +164,8 @@ class _Writer:
         self.gone_articles: set[str] = set()
 
     def apply(self, diff: _Diff) -> None:
-        removed_ids = {st.id for st in diff.removed}
-        for st in diff.removed:
+        removed_ids = {self.states[path].id for path in diff.removed}
+        for st in [self.states.pop(path) for path in diff.removed]:
             if st.kind == KIND_ARTICLE:
                 self.gone_articles.add(st.id)
                 self._forget(st.content_hash, st.id)
@@ -250,9 +247,13 @@ class _Writer:
             self._forget(old.content_hash, doc_id)
         if result.skip is not None:
             self.summary.skip(result.skip)
-            if old is not None:
-                writer.delete_by_term("id", doc_id)
+            writer.update_document(**skipped_fields(doc_id, result.state, result.skip.reason))
+            if old is not None and old.kind == KIND_ARTICLE:
                 self.gone_articles.add(doc_id)
+            self.states[result.job.file.rel] = DocState(
+                doc_id, KIND_SKIPPED, result.state.size, result.state.mtime_ns,
+                result.state.file_hash, result.state.meta_hash, "",
+            )
             return
         article = result.article
         owner = self.canonical.get(article.content_hash)

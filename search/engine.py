@@ -23,7 +23,7 @@ from whoosh.searching import Searcher
 
 from common.documents import source_key
 from common.layout import IndexUnavailable, current_version, read_last_run
-from common.schema import KIND_DUPLICATE
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, TableCache, count_by, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, parse_query
@@ -260,6 +260,8 @@ class SearchEngine:
                 return None
             d = found[0]
             f = s.stored_fields(d)
+            if f.get("kind") not in (KIND_ARTICLE, KIND_DUPLICATE):
+                return None  # a skipped file has no article to show
             if f.get("kind") == KIND_DUPLICATE:
                 orig = sorted(docs(s, wq.Term("id", f.get("dup_of") or "")) & table.articles)
                 if not orig:
@@ -306,7 +308,8 @@ class SearchEngine:
             articles = len(table.articles)
             return {
                 "documents": articles,
-                "duplicates": s.doc_count() - articles,
+                "duplicates": s.doc_frequency("kind", KIND_DUPLICATE),
+                "skipped_files": s.doc_frequency("kind", KIND_SKIPPED),
                 "undated": len(table.undated),
                 "segments": len(s.leaf_searchers()),
                 "index_size_bytes": size,

