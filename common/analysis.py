@@ -124,29 +124,49 @@ class NewsFilter(Filter):
         return hash(type(self))
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        memo = _TERMS
         for t in tokens:
-            word = normalize(t.text)
-            if not word:
+            raw = t.text
+            term = memo.get(raw)
+            if term is None:
+                term = _term(raw)
+                if len(memo) < _MEMO_MAX:
+                    memo[raw] = term
+            if not term:
                 continue
-            if "-" in word:
-                t.text = word
-                yield t
-                if t.mode != "query":
-                    parts = [p for p in word.split("-") if p]
-                    start = getattr(t, "startchar", None)
-                    offset = 0
-                    whole = t.text
-                    for part in parts:
-                        idx = whole.find(part, offset)
-                        offset = idx + len(part)
-                        t.text = stem(part)
-                        if start is not None:
-                            t.startchar = start + idx
-                            t.endchar = start + idx + len(part)
-                        yield t
-                continue
-            t.text = stem(word)
+            t.text = term
             yield t
+            if "-" in term and t.mode != "query":
+                yield from _hyphen_parts(t, term)
+
+
+# Raw token -> index term. Analysis is dominated by normalising and stemming the same
+# few thousand words again and again; a plain dict (module-level, so never pickled
+# with the schema) makes that a lookup.
+_TERMS: dict[str, str] = {}
+_MEMO_MAX = 500_000
+
+
+def _term(raw: str) -> str:
+    word = normalize(raw)
+    return word if "-" in word else stem(word)
+
+
+def _hyphen_parts(t: Token, whole: str) -> Iterator[Token]:
+    """The stemmed parts of a hyphenated word, at the word's position, with their offsets."""
+    start = getattr(t, "startchar", None)
+    offset = 0
+    for part in whole.split("-"):
+        if not part:
+            offset += 1
+            continue
+        idx = whole.find(part, offset)
+        offset = idx + len(part)
+        t.text = stem(part)
+        if start is not None:
+            t.startchar = start + idx
+            t.endchar = start + idx + len(part)
+        yield t
 
 
 def news_analyzer():

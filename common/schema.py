@@ -10,7 +10,7 @@ makes the index its own record of file states (size, mtime, hash) for incrementa
 
 from __future__ import annotations
 
-from whoosh import fields
+from whoosh import columns, fields
 
 from common.analysis import news_analyzer
 
@@ -28,8 +28,9 @@ def build_schema() -> fields.Schema:
         kind=fields.ID(stored=True),
         path=fields.ID(stored=True, sortable=True),
         # File state for incremental runs, read as columns (no unpickling of bodies).
-        size=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True),
-        mtime_ns=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True),
+        # Columns only: never searched, so not worth a term per document.
+        size=fields.COLUMN(columns.NumericColumn("q")),
+        mtime_ns=fields.COLUMN(columns.NumericColumn("q")),
         file_hash=fields.ID(stored=True, sortable=True),
         meta_hash=fields.ID(stored=True, sortable=True),  # the manifest entry's hash
         content_hash=fields.ID(stored=True, sortable=True),
@@ -38,7 +39,7 @@ def build_schema() -> fields.Schema:
         title=fields.TEXT(
             analyzer=analyzer, stored=True, field_boost=TITLE_BOOST, chars=True
         ),
-        body=fields.TEXT(analyzer=analyzer, stored=True, chars=True, spelling=True),
+        body=fields.TEXT(analyzer=analyzer, stored=True, chars=True),
         url=fields.STORED(),
         author=fields.STORED(),
         source=fields.ID(stored=True, sortable=True),

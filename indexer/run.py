@@ -178,7 +178,10 @@ class _Writer:
         first = True
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(max(1, self.opts.workers)) as pool:
-            for batch in _chunks(jobs, self.opts.batch_size):
+            # A rebuild is invisible until the swap, so one commit (no repeated merges)
+            # loses nothing if it is killed: the live index is untouched.
+            batch_size = (len(jobs) or 1) if self.opts.rebuild else self.opts.batch_size
+            for batch in _chunks(jobs, batch_size):
                 with self.ix.writer(limitmb=256) as writer:
                     if first:
                         for doc_id in removed_ids:
@@ -231,10 +234,13 @@ class _Writer:
         for group, keys in pool.imap(line_keys, [job for job, _ in batch], chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
-        jobs = [
-            Job(j.file, j.doc_id, j.manifest, j.meta_hash, self.furniture.furniture(group_key(j.file.rel, j.manifest)))
-            for j, _ in batch
-        ]
+        furniture: dict[str, frozenset[str]] = {}
+        jobs = []
+        for j, _ in batch:
+            group = group_key(j.file.rel, j.manifest)
+            if group not in furniture:
+                furniture[group] = self.furniture.furniture(group)
+            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group]))
         olds = [old for _, old in batch]
         yield from zip(pool.imap(process_file, jobs, chunksize=8), olds)
 

@@ -1,0 +1,107 @@
+"""Indexing speed on Reuters-21578 through the real indexer, next to SQLite FTS5.
+
+Writes the non-empty stories as .txt files with a manifest of their dates (as a scraper
+would leave them), then in one run:
+  1. a full build with `python -m indexer --rebuild` (cleaning included, all cores);
+  2. a run with nothing changed;
+  3. SQLite FTS5 inserting the same cleaned texts (read back from our index).
+Prints docs/s for both, the ratio, the no-change time and the indexer's peak memory.
+
+    python bench/index_speed.py [--limit N] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
+sys.path.insert(0, str(ROOT))
+
+from common.layout import open_live_index  # noqa: E402
+
+
+def write_corpus(dest: Path, limit: int | None) -> int:
+    """Reuters stories as text dumps (title line, blank line, body) plus manifest.jsonl."""
+    dest.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with gzip.open(DATA, "rt", encoding="utf-8") as fh, open(dest / "manifest.jsonl", "w") as manifest:
+        for line in fh:
+            doc = json.loads(line)
+            if not doc["text"].strip():
+                continue
+            name = f"{int(doc['id']) // 1000:02d}/{doc['id']}.txt"
+            (dest / name).parent.mkdir(exist_ok=True)
+            (dest / name).write_text(f"{doc['title'] or ''}\n\n{doc['text']}\n", "utf-8")
+            manifest.write(json.dumps({"file": name, "date": doc["date"], "source": "Reuters"}) + "\n")
+            n += 1
+            if limit and n >= limit:
+                break
+    return n
+
+
+def run_indexer(corpus: Path, index: Path, *extra: str) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index), "--json", *extra],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    return time.perf_counter() - t0, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fts5_insert(texts: list[tuple[str, str]], path: Path) -> float:
+    """Seconds for FTS5 to index the same (title, body) pairs in one transaction, on disk."""
+    con = sqlite3.connect(path)
+    con.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='porter unicode61')")
+    t0 = time.perf_counter()
+    with con:
+        con.executemany("INSERT INTO docs(title, body) VALUES (?, ?)", texts)
+    elapsed = time.perf_counter() - t0
+    con.close()
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=None, help="only the first N stories")
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-index-"))
+    corpus, index = work / "reuters", work / "index"
+    if not corpus.is_dir():
+        print(f"writing corpus to {corpus} ...", flush=True)
+        n_files = write_corpus(corpus, args.limit)
+    else:
+        n_files = sum(1 for _ in corpus.rglob("*.txt"))
+
+    build_s, summary = run_indexer(corpus, index, "--rebuild")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    nochange_s, nochange = run_indexer(corpus, index)
+
+    ix = open_live_index(index)
+    with ix.searcher() as s:
+        texts = [(d.get("title", ""), d.get("body", "")) for d in s.all_stored_fields() if d["kind"] == "article"]
+    fts_s = fts5_insert(texts, work / f"fts5-{time.time_ns()}.db")
+
+    ours = summary["added"] / build_s
+    peer = len(texts) / fts_s
+    print(f"files: {n_files}  articles: {len(texts)}  duplicates: {summary['duplicates']}  skipped: {summary['skipped']}")
+    print(f"full build (real indexer, cleaning included, process start included): {build_s:.1f} s = {ours:,.0f} docs/s")
+    print(f"SQLite FTS5 insert of the same cleaned texts: {fts_s:.2f} s = {peer:,.0f} docs/s")
+    print(f"ratio: Whoosh indexer = 1/{peer / ours:.1f} of FTS5")
+    print(f"no-change run: {nochange_s:.2f} s wall ({nochange['seconds']:.2f} s inside the run), "
+          f"unchanged {nochange['unchanged']}")
+    print(f"indexer peak RSS (largest process): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
