@@ -333,8 +333,8 @@ def test_unknown_article_is_a_404_in_the_site_look(client):
 
 
 @pytest.mark.parametrize("query, param, words", [
-    ("q=surveillance&from=2019-13&to=2020&source=Bloomberg", "from", "From date"),
-    ("q=surveillance&to=June", "to", "To date"),
+    ("q=surveillance&from=2019-13&to=2020&source=Bloomberg", "from", "not a real date"),
+    ("q=surveillance&to=June", "to", "Check the dates"),
     ("q=surveillance&from=2020&to=2019", "from", "cannot be after the end date"),
     ("q=surveillance&sort=best", "sort", "relevance, newest or oldest"),
     ("q=surveillance&page=0", "page", "starting at 1"),

@@ -142,8 +142,9 @@ def error_page(status: int, title: str, message: str, *, form: FormState | None 
 
 @bp.errorhandler(RequestError)
 def bad_request(exc: RequestError):
-    label, _ = PARAM_HELP.get(exc.param or "", (exc.param or "A parameter", ""))
-    return error_page(400, f"Check the {label.lower()}", exc.message,
+    label, _ = PARAM_HELP.get(exc.param or "", (exc.param or "parameter", ""))
+    title = "Check the dates" if exc.param in ("from", "to") else f"Check the {label.lower()}"
+    return error_page(400, title, exc.message,
                       form=FormState.raw(_args(), exc.param), param=exc.param)
 
 
