@@ -35,7 +35,12 @@ def create_app(config: dict | None = None) -> Flask:
     from web.html import bp as html_bp
 
     app.register_blueprint(api_bp)
-    app.register_blueprint(html_bp)
+    app.register_blueprint(html_bp)  # HTML pages and their error pages (web/html.py)
+
+    # --- HTML front end: security headers on every response, HTML and JSON (web/security.py)
+    from web.security import security_headers
+
+    app.after_request(security_headers)
     return app
 
 
