@@ -90,7 +90,8 @@ def search_atom():
     return Response(xml, mimetype="application/atom+xml")
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """True for paths that answer errors in the JSON error shape (the API, health, feed)."""
     return request.path.startswith(JSON_PREFIXES)
 
 
@@ -107,7 +108,7 @@ def handle_unavailable(exc: IndexUnavailable):
 
 @bp.app_errorhandler(HTTPException)
 def handle_http(exc: HTTPException):
-    if not _wants_json():
+    if not wants_json():
         return exc
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code or 500, "http_error")
     resp = error_response(exc.code or 500, code, exc.description or exc.name)
@@ -119,6 +120,6 @@ def handle_http(exc: HTTPException):
 @bp.app_errorhandler(Exception)
 def handle_unexpected(exc: Exception):
     log.exception("unhandled error on %s", request.path)
-    if _wants_json():
+    if wants_json():
         return error_response(500, "internal_error", "internal error; it has been logged")
     return Response("<!doctype html><title>Error</title><p>Internal error.</p>", status=500, mimetype="text/html")

@@ -19,6 +19,7 @@ from common.layout import IndexUnavailable
 from search.engine import SearchEngine
 from search.request import MAX_Q, RequestError, SearchRequest, parse_search_request
 from web import present
+from web.api import handle_http, wants_json
 
 bp = Blueprint("html", __name__)
 log = logging.getLogger(__name__)
@@ -182,8 +183,6 @@ def unexpected(exc: Exception):
 @bp.app_errorhandler(405)
 def not_routed(exc: HTTPException):
     """URLs that match no route: the site's page, or the API's JSON shape under /api."""
-    from web.api import _wants_json, handle_http
-
-    if _wants_json():
+    if wants_json():
         return handle_http(exc)
     return _http_page(exc)
