@@ -19,7 +19,7 @@ from pathlib import Path
 from whoosh import index
 from whoosh.index import Index
 
-from common.layout import CURRENT, LOCK, VERSIONS, current_version
+from common.layout import CURRENT, LOCK, VERSIONS, current_version, open_live_index
 from common.schema import KIND_ARTICLE, build_schema
 
 
@@ -121,10 +121,12 @@ def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
 
     A first index is published empty at once and filled by batch commits, so a run killed
     during the first build still leaves an index that opens and holds what was committed.
+    A live index that is damaged raises IndexUnavailable (its message says to --rebuild):
+    an incremental run must not add to, or silently replace, an index it cannot read.
     """
     live = current_version(Path(index_dir))
-    if live is not None and index.exists_in(str(live)):
-        return live, index.open_dir(str(live)), False
+    if live is not None:
+        return live, open_live_index(index_dir), False
     path, ix = new_version(index_dir)
     make_live(index_dir, path)
     return path, ix, True
