@@ -18,7 +18,7 @@ from pathlib import Path
 from whoosh.index import Index
 
 from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored
-from common.layout import LAST_RUN, write_json_atomic
+from common.layout import LAST_RUN, IndexUnavailable, write_json_atomic
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE
 from indexer.corpus import DEFAULT_MAX_BYTES, CorpusFile, Manifest, Skip, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
@@ -89,6 +89,8 @@ def run_indexer(opts: RunOptions) -> Summary:
     try:
         with RunLock(index_dir):
             _locked_run(opts, corpus, index_dir, summary)
+    except IndexUnavailable as exc:
+        raise FatalError(str(exc)) from exc
     except OSError as exc:
         raise FatalError(
             f"index write failed ({exc.strerror or exc}); the live index is unchanged: "
@@ -281,16 +283,22 @@ class _Writer:
             del self.canonical[content_hash]
 
     def _promote_orphans(self, pool) -> None:
-        """Re-process duplicates whose article was removed or changed, so no copy is lost."""
-        if not self.gone_articles:
-            return
+        """Re-process duplicates whose article was removed or changed, so no copy is lost.
+
+        Orphans are found from the index, not only from this run's changes: a run killed
+        after committing a removal but before this step leaves them for the next run.
+        """
         orphans = []
         with self.ix.searcher() as searcher:
             reader = searcher.reader()
             if ("kind", KIND_DUPLICATE) in reader:
                 dup_of = reader.column_reader("dup_of")
+                hashes = reader.column_reader("content_hash")
                 for docnum in reader.postings("kind", KIND_DUPLICATE).all_ids():
-                    if not reader.is_deleted(docnum) and dup_of[docnum] in self.gone_articles:
+                    if reader.is_deleted(docnum):
+                        continue
+                    owner = dup_of[docnum]
+                    if owner in self.gone_articles or self.canonical.get(hashes[docnum]) != owner:
                         orphans.append(searcher.stored_fields(docnum))
         self.gone_articles = set()
         jobs = []
