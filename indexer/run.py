@@ -26,6 +26,7 @@ from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, proc
 from indexer.store import (
     DocState,
     RunLock,
+    discard_failed_run,
     make_live,
     new_version,
     open_or_create_live,
@@ -98,7 +99,13 @@ def run_indexer(opts: RunOptions) -> Summary:
         ) from exc
     summary.seconds = round(time.time() - t0, 3)
     summary.finished = _now()
-    write_json_atomic(index_dir / LAST_RUN, summary.to_dict() | {"skipped_files": summary.skipped_files[:100]})
+    try:
+        write_json_atomic(index_dir / LAST_RUN, summary.to_dict() | {"skipped_files": summary.skipped_files[:100]})
+    except OSError as exc:
+        raise FatalError(
+            f"the index was updated, but {index_dir / LAST_RUN} could not be written "
+            f"({exc.strerror or exc}): free disk space or fix permissions on the index folder"
+        ) from exc
     return summary
 
 
@@ -125,8 +132,7 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     try:
         writer_run.apply(diff)
     except BaseException:
-        if opts.rebuild:
-            ix.close()
+        discard_failed_run(index_dir, version, ix, opts.rebuild)
         raise
     if opts.rebuild:
         make_live(index_dir, version)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index
-from whoosh.index import Index
+from whoosh.index import TOC, Index, clean_files
 
 from common.layout import CURRENT, LOCK, VERSIONS, current_version, open_live_index
 from common.schema import KIND_ARTICLE, build_schema
@@ -126,10 +126,37 @@ def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
     """
     live = current_version(Path(index_dir))
     if live is not None:
-        return live, open_live_index(index_dir), False
+        ix = open_live_index(index_dir)
+        discard_uncommitted(ix)
+        return live, ix, False
     path, ix = new_version(index_dir)
     make_live(index_dir, path)
     return path, ix, True
+
+
+def discard_uncommitted(ix: Index) -> None:
+    """Delete segment files no commit refers to: what a killed or failed writer left.
+
+    Whoosh does the same after every commit; doing it first (under the run lock) also
+    frees the space on a disk that filled up, so the next commit has room.
+    """
+    toc = TOC.read(ix.storage, ix.indexname)
+    clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+    # A writer's scratch folder (Whoosh names it after the index); no writer runs now.
+    shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
+
+
+def discard_failed_run(index_dir: Path, version: Path, ix: Index, rebuild: bool) -> None:
+    """Give back the space a failed run used; best effort, the next run cleans up too."""
+    try:
+        if rebuild:
+            ix.close()
+            if current_version(Path(index_dir)) != version.resolve():
+                shutil.rmtree(version, ignore_errors=True)
+        else:
+            discard_uncommitted(ix)
+    except OSError:
+        pass  # the next run, under the lock, removes stale versions and uncommitted files
 
 
 def read_states(ix: Index) -> dict[str, DocState]:
