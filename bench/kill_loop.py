@@ -284,6 +284,13 @@ class KillLoop:
         versions = list((self.index / "versions").iterdir())
         if len(versions) != 1:
             self.figures.fail(f"{len(versions)} version folders left after a complete run")
+        ix = open_live_index(self.index)
+        live = {s.segment_id() for s in ix._segments()}
+        ix.close()
+        stray = [p.name for p in versions[0].iterdir()
+                 if p.name.startswith("MAIN") and p.name != "MAIN_WRITELOCK" and p.name.split(".")[0] not in live]
+        if stray:
+            self.figures.fail(f"files no commit refers to left in the live version: {stray[:5]}")
         return len(ours), len(diff)
 
 
