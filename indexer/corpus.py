@@ -106,6 +106,13 @@ def _symlink_reason(root: Path, path: Path, folder: bool) -> str:
 def _check_file(entry: os.DirEntry, rel: str, max_bytes: int, scan: Scan) -> Skip | None:
     """Stat one file and append it to the scan, or return why it is skipped."""
     try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        # Bytes that are not UTF-8 in a name (surrogate-escaped by os) cannot be an id,
+        # a stored path or JSON; report the name with the odd bytes escaped.
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return Skip(shown, "file name is not valid UTF-8 (rename the file)")
+    try:
         st = entry.stat()
     except OSError as exc:
         return Skip(rel, f"cannot stat file: {exc.strerror or exc}")

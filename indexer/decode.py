@@ -47,11 +47,20 @@ def decode_bytes(data: bytes, html: bool = False) -> tuple[str, str]:
     try:
         text, encoding = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        text, encoding = _decode_legacy(data, html)
+        text, encoding = _mostly_utf8(data) or _decode_legacy(data, html)
     sample = text[:_BINARY_SAMPLE]
     if sample and len(_CONTROL.findall(sample)) > len(sample) * 0.01:
         raise DecodeError("binary file (too many control characters)")
     return text, encoding
+
+
+def _mostly_utf8(data: bytes) -> tuple[str, str] | None:
+    """UTF-8 with a few broken bytes (a cut or spliced page): keep UTF-8, replace the bad
+    bytes, rather than turn every correct character into mojibake via a legacy codec."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ch > "\x7f") - bad
+    return (text, "utf-8-replace") if good > bad else None
 
 
 def _decode_legacy(data: bytes, html: bool) -> tuple[str, str]:

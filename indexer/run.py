@@ -18,7 +18,7 @@ from pathlib import Path
 from whoosh.index import Index
 
 from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored, skipped_fields
-from common.layout import LAST_RUN, write_json_atomic
+from common.layout import LAST_RUN, IndexUnavailable, write_json_atomic
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from indexer.corpus import DEFAULT_MAX_BYTES, CorpusFile, Manifest, Skip, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
@@ -26,6 +26,7 @@ from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, proc
 from indexer.store import (
     DocState,
     RunLock,
+    discard_failed_run,
     make_live,
     new_version,
     open_or_create_live,
@@ -90,6 +91,8 @@ def run_indexer(opts: RunOptions) -> Summary:
     try:
         with RunLock(index_dir):
             _locked_run(opts, corpus, index_dir, summary)
+    except IndexUnavailable as exc:
+        raise FatalError(str(exc)) from exc
     except OSError as exc:
         raise FatalError(
             f"index write failed ({exc.strerror or exc}); the live index is unchanged: "
@@ -97,7 +100,13 @@ def run_indexer(opts: RunOptions) -> Summary:
         ) from exc
     summary.seconds = round(time.time() - t0, 3)
     summary.finished = _now()
-    write_json_atomic(index_dir / LAST_RUN, summary.to_dict() | {"skipped_files": summary.skipped_files[:100]})
+    try:
+        write_json_atomic(index_dir / LAST_RUN, summary.to_dict() | {"skipped_files": summary.skipped_files[:100]})
+    except OSError as exc:
+        raise FatalError(
+            f"the index was updated, but {index_dir / LAST_RUN} could not be written "
+            f"({exc.strerror or exc}): free disk space or fix permissions on the index folder"
+        ) from exc
     return summary
 
 
@@ -114,15 +123,20 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     if opts.rebuild:
         version, ix = new_version(index_dir)
         states: dict[str, DocState] = {}
+        completed = True
     else:
         version, ix, _created = open_or_create_live(index_dir)
-        states = load_states(ix, version)
+        states, completed = load_states(ix, version)
     summary.index_version = version.name
     diff = _diff(scan.files, states, manifest, summary)
-    if diff.jobs or diff.removed:
-        furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
-        _Writer(ix, states, furniture, version, opts, summary, manifest).apply(diff)
-    save_states(ix, version, states)
+    try:
+        if diff.jobs or diff.removed or not completed:
+            furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
+            _Writer(ix, states, furniture, version, opts, summary, manifest).apply(diff)
+        save_states(ix, version, states)
+    except BaseException:
+        discard_failed_run(index_dir, version, ix, opts.rebuild)
+        raise
     if opts.rebuild:
         make_live(index_dir, version)
         remove_stale_versions(index_dir)
@@ -241,12 +255,14 @@ class _Writer:
         olds = [old for _, old in batch]
         yield from zip(pool.imap(process_file, jobs, chunksize=8), olds)
 
-    def _write(self, writer, result: Result, old: DocState | None) -> None:
+    def _write(self, writer, result: Result, old: DocState | None, count: bool = True) -> None:
+        """Write one result; ``count`` is False for promotions, which change no file."""
         doc_id = result.job.doc_id
         if old is not None and old.kind == KIND_ARTICLE:
             self._forget(old.content_hash, doc_id)
         if result.skip is not None:
-            self.summary.skip(result.skip)
+            if count:
+                self.summary.skip(result.skip)
             writer.update_document(**skipped_fields(doc_id, result.state, result.skip.reason))
             if old is not None and old.kind == KIND_ARTICLE:
                 self.gone_articles.add(doc_id)
@@ -259,7 +275,7 @@ class _Writer:
         owner = self.canonical.get(article.content_hash)
         if owner is not None and owner != doc_id:
             writer.update_document(**duplicate_fields(doc_id, result.state, article.content_hash, owner))
-            self.summary.duplicates += 1
+            self.summary.duplicates += count
             kind = KIND_DUPLICATE
         else:
             self.canonical[article.content_hash] = doc_id
@@ -269,12 +285,15 @@ class _Writer:
             else:
                 writer.update_document(**fields)
             kind = KIND_ARTICLE
-        if old is None:
-            self.summary.added += 1
-        else:
-            self.summary.updated += 1
-            if old.kind == KIND_ARTICLE and (kind != KIND_ARTICLE or old.content_hash != article.content_hash):
-                self.gone_articles.add(doc_id)
+        if kind == KIND_ARTICLE and count:
+            if old is None:
+                self.summary.added += 1
+            else:
+                self.summary.updated += 1
+        if old is not None and old.kind == KIND_ARTICLE and (
+            kind != KIND_ARTICLE or old.content_hash != article.content_hash
+        ):
+            self.gone_articles.add(doc_id)
         self.states[result.job.file.rel] = DocState(
             doc_id, kind, result.state.size, result.state.mtime_ns,
             result.state.file_hash, result.state.meta_hash, article.content_hash,
@@ -285,16 +304,22 @@ class _Writer:
             del self.canonical[content_hash]
 
     def _promote_orphans(self, pool) -> None:
-        """Re-process duplicates whose article was removed or changed, so no copy is lost."""
-        if not self.gone_articles:
-            return
+        """Re-process duplicates whose article was removed or changed, so no copy is lost.
+
+        Orphans are found from the index, not only from this run's changes: a run killed
+        after committing a removal but before this step leaves them for the next run.
+        """
         orphans = []
         with self.ix.searcher() as searcher:
             reader = searcher.reader()
             if ("kind", KIND_DUPLICATE) in reader:
                 dup_of = reader.column_reader("dup_of")
+                hashes = reader.column_reader("content_hash")
                 for docnum in reader.postings("kind", KIND_DUPLICATE).all_ids():
-                    if not reader.is_deleted(docnum) and dup_of[docnum] in self.gone_articles:
+                    if reader.is_deleted(docnum):
+                        continue
+                    owner = dup_of[docnum]
+                    if owner in self.gone_articles or self.canonical.get(hashes[docnum]) != owner:
                         orphans.append(searcher.stored_fields(docnum))
         self.gone_articles = set()
         jobs = []
@@ -308,8 +333,7 @@ class _Writer:
             return
         with self.ix.writer() as writer:
             for result, old in self._process(pool, jobs):
-                self._write(writer, result, old)
-                self.summary.updated -= 1  # a promotion is not a change in the corpus
+                self._write(writer, result, old, count=False)
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -18,9 +18,9 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from whoosh import index
-from whoosh.index import Index
+from whoosh.index import TOC, Index, clean_files
 
-from common.layout import CURRENT, LOCK, VERSIONS, current_version, write_json_atomic
+from common.layout import CURRENT, LOCK, VERSIONS, current_version, open_live_index, write_json_atomic
 from common.schema import KIND_ARTICLE, build_schema
 
 STATE_CACHE = "states.json"
@@ -124,13 +124,42 @@ def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
 
     A first index is published empty at once and filled by batch commits, so a run killed
     during the first build still leaves an index that opens and holds what was committed.
+    A live index that is damaged raises IndexUnavailable (its message says to --rebuild):
+    an incremental run must not add to, or silently replace, an index it cannot read.
     """
     live = current_version(Path(index_dir))
-    if live is not None and index.exists_in(str(live)):
-        return live, index.open_dir(str(live)), False
+    if live is not None:
+        ix = open_live_index(index_dir)
+        discard_uncommitted(ix)
+        return live, ix, False
     path, ix = new_version(index_dir)
     make_live(index_dir, path)
     return path, ix, True
+
+
+def discard_uncommitted(ix: Index) -> None:
+    """Delete segment files no commit refers to: what a killed or failed writer left.
+
+    Whoosh does the same after every commit; doing it first (under the run lock) also
+    frees the space on a disk that filled up, so the next commit has room.
+    """
+    toc = TOC.read(ix.storage, ix.indexname)
+    clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+    # A writer's scratch folder (Whoosh names it after the index); no writer runs now.
+    shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
+
+
+def discard_failed_run(index_dir: Path, version: Path, ix: Index, rebuild: bool) -> None:
+    """Give back the space a failed run used; best effort, the next run cleans up too."""
+    try:
+        if rebuild:
+            ix.close()
+            if current_version(Path(index_dir)) != version.resolve():
+                shutil.rmtree(version, ignore_errors=True)
+        else:
+            discard_uncommitted(ix)
+    except OSError:
+        pass  # the next run, under the lock, removes stale versions and uncommitted files
 
 
 def read_states(ix: Index) -> dict[str, DocState]:
@@ -160,19 +189,21 @@ def read_states(ix: Index) -> dict[str, DocState]:
     return states
 
 
-def load_states(ix: Index, version_dir: Path) -> dict[str, DocState]:
-    """File states from the cache written after the last run, if it matches the index.
+def load_states(ix: Index, version_dir: Path) -> tuple[dict[str, DocState], bool]:
+    """(file states, whether the last run completed) for an incremental run.
 
-    The cache names the index generation it describes; after a run killed between a
-    commit and the cache write, the generations differ and the index itself is read.
+    The cache written at the end of a run names the index generation it describes. If
+    it matches, the last run completed and its states are used as they are. Otherwise
+    (a run was killed after a commit) the states are read from the index itself, and
+    the caller must also finish that run's follow-up work (promoting orphaned copies).
     """
     try:
         raw = json.loads((Path(version_dir) / STATE_CACHE).read_text("utf-8"))
         if raw.get("generation") == ix.latest_generation():
-            return {path: DocState(*values) for path, values in raw["states"].items()}
+            return {path: DocState(*values) for path, values in raw["states"].items()}, True
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return read_states(ix)
+    return read_states(ix), False
 
 
 def save_states(ix: Index, version_dir: Path, states: dict[str, DocState]) -> None:

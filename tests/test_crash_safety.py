@@ -12,7 +12,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.query import Every
 
-from common.layout import open_live_index
+from common.layout import IndexUnavailable, open_live_index
 from conftest import ROOT, SHARED_DATA, run_indexer
 from datasets import write_bbc_corpus
 
@@ -26,13 +26,24 @@ def snapshot(index_dir: Path) -> dict[str, str]:
         return {d["path"]: d["content_hash"] for d in s.all_stored_fields()}
 
 
-def kill_during_run(corpus: Path, index: Path, after_s: float, *extra: str) -> None:
+def committed_docs(index: Path) -> int:
+    try:
+        return open_live_index(index).doc_count_all()
+    except IndexUnavailable:
+        return 0
+
+
+def kill_during_run(corpus: Path, index: Path, ready, *extra: str) -> None:
+    """Start the indexer, SIGKILL it as soon as ready() holds (polled), mid-run."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index),
          "--batch-size", "100", *extra],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    time.sleep(after_s)
+    deadline = time.time() + 120
+    while not ready() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
 
@@ -42,9 +53,9 @@ def test_sigkill_then_recovery(tmp_path):
     docs = write_bbc_corpus(corpus, limit=800)
     index = tmp_path / "index"
 
-    kill_during_run(corpus, index, 2.5)
+    kill_during_run(corpus, index, lambda: committed_docs(index) > 0)
     partial = snapshot(index)  # opens and reads after the kill
-    assert len(partial) < len(docs)
+    assert 0 < len(partial) < len(docs)
     ix = open_live_index(index)
     with ix.searcher() as s:
         assert s.search(Every(), limit=1) is not None
@@ -64,7 +75,8 @@ def test_sigkill_during_rebuild_keeps_live_index(tmp_path):
     index = tmp_path / "index"
     run_indexer(corpus, index)
     before = snapshot(index)
-    kill_during_run(corpus, index, 2.0, "--rebuild")
+    versions = index / "versions"
+    kill_during_run(corpus, index, lambda: len(list(versions.iterdir())) > 1, "--rebuild")
     assert snapshot(index) == before
     run_indexer(corpus, index, "--rebuild")
     assert snapshot(index) == before
