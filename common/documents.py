@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from whoosh.util.times import datetime_to_long
+
 from common.dates import PubDate
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 
@@ -66,8 +68,8 @@ def article_fields(article: Article, state: FileState) -> dict:
             date=article.date.iso(),
             date_precision=article.date.precision,
             date_origin=article.date_origin or "",
-            date_start=article.date.start,
-            date_end=article.date.end,
+            date_start=datetime_to_long(article.date.start),
+            date_end=datetime_to_long(article.date.end),
             year=f"{article.date.year:04d}",
         )
         if article.date.precision != "year":

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from common.dates import DateFormatError, PubDate
 from common.documents import Article, FileState
+from common.schema import PreAnalyzed, build_schema
 from indexer import dates, htmlclean, source, textclean
 from indexer.corpus import CorpusFile, Skip
 from indexer.decode import DecodeError, decode_bytes
@@ -39,6 +40,16 @@ class Result:
     state: FileState
     article: Article | None = None
     skip: Skip | None = None
+    postings: dict[str, PreAnalyzed] = field(default_factory=dict)
+
+
+_SCHEMA = build_schema()
+ANALYSED_FIELDS = ("title", "body")
+
+
+def analyse(article: Article) -> dict[str, PreAnalyzed]:
+    """Postings of the article's text fields, computed here in the worker process."""
+    return {name: _SCHEMA[name].postings(getattr(article, name)) for name in ANALYSED_FIELDS}
 
 
 def doc_id_for(rel: str) -> str:
@@ -80,7 +91,7 @@ def process_file(job: Job) -> Result:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot extract article: {exc}"))
     if article is None or not article.body.strip():
         return Result(job, state, skip=Skip(job.file.rel, "no article text after cleaning"))
-    return Result(job, state, article=article)
+    return Result(job, state, article=article, postings=analyse(article))
 
 
 def _build_article(job: Job, text: str) -> Article | None:

@@ -280,6 +280,9 @@ class _Writer:
         else:
             self.canonical[article.content_hash] = doc_id
             fields = article_fields(article, result.state)
+            for name, postings in result.postings.items():
+                fields[f"_stored_{name}"] = fields[name]
+                fields[name] = postings
             if old is None:
                 writer.add_document(**fields)
             else:
