@@ -84,6 +84,21 @@ def print_summary(summary: Summary, as_json: bool) -> None:
         print(f"  skipped {item['path']}: {item['reason']}")
 
 
+def _write_error_log(index_dir: Path) -> Path:
+    """Save the traceback of an unexpected error beside the index (or in the temp dir)."""
+    import tempfile
+    import traceback
+
+    for folder in (index_dir, Path(tempfile.gettempdir())):
+        path = folder / "indexer-error.log"
+        try:
+            path.write_text(traceback.format_exc(), "utf-8")
+            return path
+        except OSError:
+            continue
+    return Path("(not written)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     progress = Progress(args.quiet or args.json)
@@ -103,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_LOCKED
     except FatalError as exc:
         print(f"indexer: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one clear line for cron, the details in a file
+        log = _write_error_log(Path(args.index))
+        print(f"indexer: internal error ({exc.__class__.__name__}: {exc}); the live index is "
+              f"unchanged; details in {log}", file=sys.stderr)
         return 1
     finally:
         progress.close()
