@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; config keys INDEX_DIR (required to search) and CORPUS_DIR."""
     app = Flask(__name__)
+    # "//" in a path is an odd id, not a typo to redirect: answer 404, never a 308.
+    app.url_map.merge_slashes = False
     app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
                       CORPUS_DIR=os.environ.get("CORPUS_DIR"))
     app.config.update(config or {})

@@ -138,3 +138,12 @@ def test_atom_feed_survives_control_characters(client, q):
     r = client.get("/search.atom?" + urlencode({"q": q}))
     assert r.status_code == 200
     ET.fromstring(r.data)
+
+
+@pytest.mark.parametrize("path", ["/api/articles/%2Fsearch.atom", "/api/articles/..%2F..%2Fetc%2Fpasswd",
+                                  "/api/articles/../app.py", "/api/articles/%00", "/api/articles/" + "a" * 300])
+def test_odd_article_ids_are_json_404s(client, path):
+    """Found by bench/api_fuzz.py: a leading slash in an id used to redirect (308)."""
+    r = client.get(path)
+    assert r.status_code == 404
+    assert set(r.get_json()["error"]) == {"code", "message", "param"}
