@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from common.documents import source_key
-from common.layout import IndexUnavailable, current_version, read_last_run
+from common.layout import IndexUnavailable, current_version, open_live_index, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, TableCache, count_by, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
@@ -60,10 +59,11 @@ class SearchEngine:
     # -- searcher lifecycle ------------------------------------------------------------
 
     def _open(self, version: Path):
+        """Open the live index, checked (a damaged segment is a 503 here, not mid-search)."""
+        ix = open_live_index(self.index_dir)
         try:
-            ix = windex.open_dir(str(version))
             return ix, ix.searcher(weighting=self.params.weighting())
-        except (windex.EmptyIndexError, OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError) as exc:
             raise IndexUnavailable(
                 f"index in {version} cannot be read ({exc.__class__.__name__}): "
                 f"run `python -m indexer --rebuild --index {self.index_dir}`"

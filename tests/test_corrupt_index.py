@@ -125,3 +125,17 @@ def test_rebuild_recovers_when_the_table_of_contents_is_gone(index, seed_corpus)
     assert proc.returncode == 1 and "--rebuild" in proc.stderr and "Traceback" not in proc.stderr
     run_indexer(seed_corpus, index, "--rebuild")
     assert snapshot(index) == before
+
+
+def test_app_answers_503_on_a_damaged_index(index):
+    from app import create_app
+
+    truncate(segment_files(index)[0], 0.5)
+    client = create_app({"INDEX_DIR": str(index)}).test_client()
+    for path in ("/api/search?q=megvii", "/healthz", "/api/stats"):
+        r = client.get(path)
+        assert r.status_code == 503, path
+        assert r.get_json()["error"]["code"] == "index_unavailable"
+    page = client.get("/search?q=megvii")
+    assert page.status_code == 503
+    assert b"Traceback" not in page.data and b"<form" in page.data
