@@ -21,6 +21,10 @@ from search.engine import SearchEngine
 ROOT = Path(__file__).resolve().parent
 
 
+MAX_BODY = 16 * 1024
+MAX_HEADERS = 32 * 1024
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; config keys INDEX_DIR (required to search) and CORPUS_DIR."""
     app = Flask(__name__)
@@ -28,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
                       CORPUS_DIR=os.environ.get("CORPUS_DIR"))
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.update(config or {})
     app.json.sort_keys = False  # keep the documented field order
     app.json.ensure_ascii = False
@@ -75,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     from waitress import serve
 
-    serve(app, host=args.host, port=args.port, threads=args.threads)
+    # Every route is a GET: refuse large bodies and oversized headers at the server.
+    serve(app, host=args.host, port=args.port, threads=args.threads,
+          max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADERS)
 
 
 if __name__ == "__main__":

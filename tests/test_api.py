@@ -147,3 +147,13 @@ def test_odd_article_ids_are_json_404s(client, path):
     r = client.get(path)
     assert r.status_code == 404
     assert set(r.get_json()["error"]) == {"code", "message", "param"}
+
+
+def test_request_limits(client):
+    """Bodies are refused (every route is a GET); q, size and page are bounded."""
+    r = client.post("/api/search", data=b"x" * 100_000)
+    assert r.status_code in (405, 413)
+    assert set(r.get_json()["error"]) == {"code", "message", "param"}
+    assert client.get("/api/search?q=" + "a" * 1001).get_json()["error"]["param"] == "q"
+    assert client.get("/api/search?size=101").get_json()["error"]["param"] == "size"
+    assert client.get("/api/search?page=0").get_json()["error"]["param"] == "page"
