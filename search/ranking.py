@@ -1,18 +1,37 @@
 """Ranking: BM25F over title and body, plus a boost for query words near each other.
 
+BM25F proper: for each query word, its title and body frequencies are length-normalised
+per field, added (a title occurrence counts ``title_weight`` body occurrences) and only
+then saturated, with one Robertson/Sparck Jones idf per word:
+
+    x     = title_weight * tf_title / norm_title + tf_body / norm_body
+    norm  = (1 - b_field) + b_field * len_field / avg_len_field
+    score = idf * (k1 + 1) * x / (x + k1),   idf = log((N - n + 0.5) / (n + 0.5))
+
+(Whoosh's stock BM25F scores each field separately and adds the saturated scores, with
+idf = log(N / (n + 1)) + 1; both lose measurably on TIME and Cranfield.) Each field's
+term matcher scores its own part f(x_field) and the combined matcher turns the parts
+back into x (f is invertible) to score f(x_title + x_body). f is concave with f(0) = 0,
+so the sum of the parts' block maxima still bounds the combined score and Whoosh's
+block-max skipping stays valid.
+
 The parameters were tuned on the odd query ids of the TIME and Cranfield collections
-(``bench/relevance.py``) and reported on the even ids and on all of them.
+(``bench/relevance.py --tune``) and reported on the even ids and on all of them.
 
 Proximity: the top candidates are re-ranked by the share of adjacent query-word pairs that
-occur in order within ``prox_slop`` positions in the body (score * (1 + prox_boost * share)).
-It never changes which documents match, only their order.
+occur within ``prox_slop`` positions of each other in the body, in either order unless
+``prox_ordered`` (score * (1 + prox_boost * share)). It never changes which documents
+match, only their order.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 from itertools import islice
+from math import log
 
+from whoosh import matching
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.reading import IndexReader
@@ -28,23 +47,159 @@ MAX_PREFIX_TERMS = 200
 class RankingParams:
     """Free parameters of the ranking (defaults are the tuned values)."""
 
-    k1: float = 1.2
+    k1: float = 1.6
     body_b: float = 0.75
-    title_b: float = 0.5
-    title_weight: float = 1.0  # on top of the schema's index-time title boost
-    prox_boost: float = 0.3
-    prox_slop: int = 3
+    title_b: float = 0.9
+    title_weight: float = 3.0  # one title occurrence counts as this many body occurrences
+    prox_boost: float = 0.5
+    prox_slop: int = 8
+    prox_ordered: bool = False
     or_coord: float = 0.0  # bonus per extra matched group in OR mode (Whoosh's Or scale)
 
     def weighting(self) -> scoring.WeightingModel:
         """The Whoosh weighting model for these parameters."""
-        return scoring.BM25F(B=self.body_b, K1=self.k1, title_B=self.title_b, body_B=self.body_b)
+        return NewsBM25F(self)
 
     def with_(self, **changes: object) -> "RankingParams":
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
 DEFAULT = RankingParams()
+
+TEXT_FIELDS = ("title", "body")
+
+
+def rsj_idf(n_docs: int, df: int) -> float:
+    """Robertson/Sparck Jones idf, floored just above 0 (as SQLite FTS5 and Lucene do)."""
+    return max(log((n_docs - df + 0.5) / (df + 0.5)), 1e-6)
+
+
+class NewsBM25F(scoring.WeightingModel):
+    """Whoosh weighting for the title and body parts of BM25F (see the module docstring).
+
+    A word's idf is shared by both fields: its document frequency is the larger of the
+    two fields' (a lower bound of the union's that needs no posting merge; equal to it
+    on both test collections). Other fields get plain BM25 with the same idf formula.
+    """
+
+    def __init__(self, params: "RankingParams") -> None:
+        self.params = params
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def idf(self, searcher, fieldname, text) -> float:
+        parent = searcher.get_parent()
+        if fieldname in TEXT_FIELDS:
+            df = max(parent.doc_frequency(f, text) for f in TEXT_FIELDS if f in parent.schema)
+        else:
+            df = parent.doc_frequency(fieldname, text)
+        return rsj_idf(parent.doc_count_all(), df)
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        field = searcher.schema[fieldname]
+        if not field.scorable:
+            return scoring.WeightScorer.for_(searcher, fieldname, text)
+        p = self.params
+        b = p.title_b if fieldname == "title" else p.body_b
+        # Stored weights include the schema's index-time field boost; undo it so that
+        # title_weight alone says what a title occurrence is worth.
+        scale = 1.0 / (getattr(field.format, "field_boost", 1.0) or 1.0)
+        if fieldname == "title":
+            scale *= p.title_weight
+        return FieldPartScorer(searcher, fieldname, text, b, p.k1, scale)
+
+
+class FieldPartScorer(scoring.WeightLengthScorer):
+    """f(x) for one field's part x of a word's BM25F frequency."""
+
+    def __init__(self, searcher, fieldname, text, B, K1, scale):
+        parent = searcher.get_parent()
+        self.idf = parent.idf(fieldname, text)
+        self.avgfl = parent.avg_field_length(fieldname) or 1
+        self.B, self.K1, self.scale = B, K1, scale
+        self.setup(searcher, fieldname, text)
+
+    def _score(self, weight, length):
+        x = weight * self.scale / ((1 - self.B) + self.B * length / self.avgfl)
+        return self.idf * (self.K1 + 1) * x / (x + self.K1)
+
+
+class FieldsMatcher(matching.UnionMatcher):
+    """Union of one word's title and body postings, scored f(x_title + x_body)."""
+
+    def __init__(self, a, b, top: float, k1: float):
+        super().__init__(a, b)
+        self.top = top  # idf * (k1 + 1): the supremum of f
+        self.k1 = k1
+
+    def copy(self):
+        return self.__class__(self.a.copy(), self.b.copy(), self.top, self.k1)
+
+    def replace(self, minquality=0):
+        # Never become an intersection or AndMaybe (their scores would be f(x)+f(y)).
+        a, b = self.a, self.b
+        if not (a.is_active() or b.is_active()):
+            return matching.NullMatcher()
+        if not a.is_active():
+            return b.replace(minquality)  # one part alone is already f(x)
+        if not b.is_active():
+            return a.replace(minquality)
+        na, nb = a.replace(), b.replace()
+        if na is not a or nb is not b:
+            return self.__class__(na, nb, self.top, self.k1)
+        self._id = None
+        return self
+
+    def _x(self, s: float) -> float:
+        return self.k1 * s / (self.top - s) if s < self.top else 1e12
+
+    def score(self):
+        a, b = self.a, self.b
+        if not a.is_active():
+            return b.score()
+        if not b.is_active():
+            return a.score()
+        ida, idb = a.id(), b.id()
+        if ida < idb:
+            return a.score()
+        if idb < ida:
+            return b.score()
+        x = self._x(a.score()) + self._x(b.score())
+        return self.top * x / (x + self.k1)
+
+
+class FieldsTerm(wq.Or):
+    """One word in title or body, scored as one BM25F term when the weighting is NewsBM25F.
+
+    It is an ``Or`` of the two field terms for everything but scoring (match sets,
+    highlighting, term listing), so the rest of the code needs no special case.
+    """
+
+    def __init__(self, text, boost: float = 1.0, **_kw):
+        if isinstance(text, str):
+            subs = [wq.Term(f, text) for f in TEXT_FIELDS]
+        else:  # Whoosh's generic copies (apply, simplify) pass the subqueries
+            subs = list(text)
+            text = subs[0].text
+        super().__init__(subs, boost=boost)
+        self.text = text
+
+    def normalize(self):
+        return self  # never merged into a parent Or: it must keep its own scoring
+
+    def matcher(self, searcher, context=None):
+        w = context.weighting if context is not None else searcher.weighting
+        subs = [q.matcher(searcher, context) for q in self.subqueries]
+        subs = [m for m in subs if m.is_active()]
+        if not subs:
+            return matching.NullMatcher()
+        if len(subs) == 1:
+            return subs[0]
+        if not isinstance(w, NewsBM25F) or len(subs) != 2:
+            return super().matcher(searcher, context)
+        idf = searcher.get_parent().idf(self.subqueries[0].fieldname, self.text)
+        return FieldsMatcher(subs[0], subs[1], idf * (w.params.k1 + 1), w.params.k1)
 
 
 def term_text(word: str) -> str:
@@ -71,16 +226,17 @@ def clause_query(clause: Clause, reader: IndexReader, params: RankingParams) -> 
     if clause.kind == "filter":
         fname = "source_key" if clause.field == "source" else "tags"
         return wq.Term(fname, clause.words[0])
+    if clause.kind == "word" and clause.field is None:
+        return FieldsTerm(term_text(clause.words[0]))
     subs: list[wq.Query] = []
     for fname in _text_fields(clause):
-        boost = params.title_weight if fname == "title" else 1.0
         if clause.kind == "word":
-            subs.append(wq.Term(fname, term_text(clause.words[0]), boost=boost))
+            subs.append(wq.Term(fname, term_text(clause.words[0])))
         elif clause.kind == "phrase":
-            subs.append(wq.Phrase(fname, [term_text(w) for w in clause.words], boost=boost))
+            subs.append(wq.Phrase(fname, [term_text(w) for w in clause.words]))
         elif clause.kind == "prefix":
             terms = _expand_prefix(reader, fname, clause.words[0])
-            subs.append(wq.Or([wq.Term(fname, t, boost=boost) for t in terms]) if terms else wq.NullQuery)
+            subs.append(wq.Or([wq.Term(fname, t) for t in terms]) if terms else wq.NullQuery)
     return subs[0] if len(subs) == 1 else wq.Or(subs)
 
 
@@ -106,8 +262,23 @@ def _positions(reader: IndexReader, term: str, docnums: list[int]) -> dict[int, 
     return out
 
 
+def _near(pa: list[int], pb: list[int], slop: int, ordered: bool) -> bool:
+    """True when some position in pb follows (or, unordered, neighbours) one in pa within slop."""
+    if len(pa) > len(pb) and not ordered:
+        pa, pb = pb, pa
+    n = len(pb)
+    for p in pa:  # pb is sorted: look at the first position after p - slop
+        i = bisect_left(pb, p - slop)
+        while i < n and pb[i] <= p + slop:
+            q = pb[i]
+            if q != p and (q > p or not ordered):
+                return True
+            i += 1
+    return False
+
+
 def proximity(reader: IndexReader, docnums: list[int], words: list[str], params: RankingParams) -> dict[int, float]:
-    """Share (0-1) of adjacent query-word pairs found in order within prox_slop, per document."""
+    """Share (0-1) of adjacent query-word pairs found within prox_slop of each other, per document."""
     stems = [term_text(w) for w in words]
     pairs = [(a, b) for a, b in zip(stems, stems[1:]) if a != b]
     if not pairs or params.prox_boost <= 0:
@@ -119,10 +290,7 @@ def proximity(reader: IndexReader, docnums: list[int], words: list[str], params:
         near = 0
         for a, b in pairs:
             pa, pb = pos[a].get(d), pos[b].get(d)
-            if not pa or not pb:
-                continue
-            sb = set(pb)
-            if any(p + k in sb for p in pa for k in range(1, params.prox_slop + 1)):
+            if pa and pb and _near(pa, pb, params.prox_slop, params.prox_ordered):
                 near += 1
         if near:
             out[d] = near / len(pairs)
