@@ -26,6 +26,7 @@ match, only their order.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -38,6 +39,7 @@ from whoosh.reading import IndexReader
 
 from common.analysis import stem
 from common.schema import KIND_ARTICLE
+from search.docset import PostingsCache, docs
 from search.query import Clause, ParsedQuery
 
 MAX_PREFIX_TERMS = 200
@@ -262,6 +264,17 @@ def _positions(reader: IndexReader, term: str, docnums: list[int]) -> dict[int, 
     return out
 
 
+def _cached_positions(cache: PostingsCache, term: str, docnums: list[int]) -> dict[int, list[int]]:
+    fmt = cache.searcher.schema["body"].format
+    p = cache.get("body", term)
+    out: dict[int, list[int]] = {}
+    for d in docnums:
+        v = p.value(d)
+        if v is not None:
+            out[d] = fmt.decode_positions(v)
+    return out
+
+
 def _near(pa: list[int], pb: list[int], slop: int, ordered: bool) -> bool:
     """True when some position in pb follows (or, unordered, neighbours) one in pa within slop."""
     if len(pa) > len(pb) and not ordered:
@@ -277,14 +290,18 @@ def _near(pa: list[int], pb: list[int], slop: int, ordered: bool) -> bool:
     return False
 
 
-def proximity(reader: IndexReader, docnums: list[int], words: list[str], params: RankingParams) -> dict[int, float]:
+def proximity(reader: IndexReader, docnums: list[int], words: list[str], params: RankingParams,
+              cache: PostingsCache | None = None) -> dict[int, float]:
     """Share (0-1) of adjacent query-word pairs found within prox_slop of each other, per document."""
     stems = [term_text(w) for w in words]
     pairs = [(a, b) for a, b in zip(stems, stems[1:]) if a != b]
     if not pairs or params.prox_boost <= 0:
         return {}
     order = sorted(docnums)
-    pos = {t: _positions(reader, t, order) for t in set(stems)}
+    if cache is not None:
+        pos = {t: _cached_positions(cache, t, order) for t in set(stems)}
+    else:
+        pos = {t: _positions(reader, t, order) for t in set(stems)}
     out: dict[int, float] = {}
     for d in order:
         near = 0
@@ -297,16 +314,125 @@ def proximity(reader: IndexReader, docnums: list[int], words: list[str], params:
     return out
 
 
+# -- scoring a whole match set from the request's postings ---------------------------------
+#
+# Totals and facets already need every match, so the postings of the query's terms are
+# read in full anyway (search.docset.PostingsCache). Scoring the match set from those
+# same arrays costs a few dict operations per posting; Whoosh's top-N collector would
+# read the same blocks a second time through one skip_to()/score() call per posting,
+# which measured about 3x slower than the whole rest of a request at 20k stories.
+# The scores are Whoosh's own (NewsBM25F; checked against it in tests/test_ranking.py).
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _term_parts(cache: PostingsCache, table_lengths, params: RankingParams, fieldname: str, text,
+                cand: set[int]) -> dict[int, float]:
+    """x (the length-normalised, weighted frequency) of one term in one field, per candidate."""
+    s = cache.searcher
+    field = s.schema[fieldname]
+    p = cache.get(fieldname, text)
+    if not p.ids:
+        return {}
+    b = params.title_b if fieldname == "title" else params.body_b
+    scale = 1.0 / (getattr(field.format, "field_boost", 1.0) or 1.0)
+    if fieldname == "title":
+        scale *= params.title_weight
+    avg = s.avg_field_length(fieldname) or 1
+    c0, c1 = 1 - b, b / avg
+    lengths = table_lengths.get(fieldname)
+    if lengths is None:
+        lengths = {d: s.doc_field_length(d, fieldname, 1) for d in p.ids}
+    if len(cand) * 4 < len(p.ids):
+        wd = dict(zip(p.ids, p.weights))
+        return {d: wd[d] * scale / (c0 + c1 * lengths[d]) for d in cand if d in wd}
+    return {d: w * scale / (c0 + c1 * lengths[d]) for d, w in zip(p.ids, p.weights) if d in cand}
+
+
+def _f_sum(parts: list[dict[int, float]], top: float, k1: float) -> dict[int, float]:
+    if not parts:
+        return {}
+    if len(parts) == 1:
+        return {d: top * x / (x + k1) for d, x in parts[0].items()}
+    x: dict[int, float] = dict(parts[0])
+    for part in parts[1:]:
+        for d, v in part.items():
+            x[d] = x.get(d, 0.0) + v
+    return {d: top * v / (v + k1) for d, v in x.items()}
+
+
+def _idf_top(s, fieldname: str, text, k1: float) -> float:
+    field = s.schema[fieldname]
+    btext = field.to_bytes(text) if not isinstance(text, bytes) else text
+    return s.idf(fieldname, btext) * (k1 + 1)
+
+
+def _scores(q: wq.Query, cache: PostingsCache, lengths, params: RankingParams, cand: set[int]) -> dict[int, float]:
+    """{docnum: score} for the candidates q matches, as Whoosh would score them."""
+    s = cache.searcher
+    k1 = params.k1
+    if isinstance(q, FieldsTerm):
+        parts = [_term_parts(cache, lengths, params, t.fieldname, t.text, cand) for t in q.subqueries]
+        return _f_sum([p for p in parts if p], _idf_top(s, q.subqueries[0].fieldname, q.text, k1), k1)
+    if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+        return {}
+    if isinstance(q, wq.Term):
+        if q.fieldname not in TEXT_FIELDS or q.boost != 1.0:
+            raise _Unsupported
+        part = _term_parts(cache, lengths, params, q.fieldname, q.text, cand)
+        return _f_sum([part], _idf_top(s, q.fieldname, q.text, k1), k1) if part else {}
+    if getattr(q, "boost", 1.0) != 1.0:
+        raise _Unsupported
+    if isinstance(q, wq.AndNot):
+        excluded = docs(s, q.b, cache)
+        return {d: v for d, v in _scores(q.a, cache, lengths, params, cand).items() if d not in excluded}
+    if isinstance(q, (wq.And, wq.Or)) and not isinstance(q, (wq.AndMaybe,)):
+        if isinstance(q, wq.Or) and q.scale:
+            raise _Unsupported
+        subs = [_scores(sub, cache, lengths, params, cand) for sub in q.subqueries]
+        if not subs:
+            return {}
+        if isinstance(q, wq.And):
+            subs.sort(key=len)
+            out = dict(subs[0])
+            for sub in subs[1:]:
+                out = {d: v + sub[d] for d, v in out.items() if d in sub}
+            return out
+        out = dict(subs[0])
+        for sub in subs[1:]:
+            for d, v in sub.items():
+                out[d] = out.get(d, 0.0) + v
+        return out
+    raise _Unsupported
+
+
 def rank(searcher, built: "BuiltQuery", limit: int, allowed: set[int] | None = None,
-         params: RankingParams = DEFAULT) -> list[tuple[int, float]]:
-    """Top documents: BM25F (Whoosh's optimized top-N), then a proximity re-rank of the
-    first RERANK_DEPTH candidates. Re-ranking only the candidates keeps the block-max
-    skipping of the top-N search; a sloppy-phrase clause inside the query measured
-    several times slower at 20k stories."""
+         params: RankingParams = DEFAULT, cache: PostingsCache | None = None,
+         lengths: dict | None = None) -> list[tuple[int, float]]:
+    """Top documents by BM25F, then a proximity re-rank of the first RERANK_DEPTH.
+
+    ``allowed``: the documents that may rank (None: every match). With ``cache`` the
+    whole candidate set is scored from the request's postings (see above); queries
+    with clauses that path cannot score (phrases, source:/tag: filters, Whoosh
+    boosts) use Whoosh's block-max top-N search instead, with the same scores.
+    Re-ranking only the candidates keeps the proximity work bounded; a sloppy-phrase
+    clause inside the query measured several times slower at 20k stories.
+    """
     depth = max(limit, RERANK_DEPTH)
-    results = searcher.search(built.match, limit=depth, filter=allowed)
-    top = [(d, sc) for sc, d in results.top_n]
-    bonus = proximity(searcher.reader(), [d for d, _ in top], built.words, params) if built.words else {}
+    own_cache = cache is None
+    if own_cache:
+        cache = PostingsCache(searcher)
+    top = None
+    try:
+        cand = allowed if allowed is not None else docs(searcher, built.match, cache)
+        scores = _scores(built.match, cache, lengths or {}, params, cand)
+        top = heapq.nlargest(depth, scores.items(), key=lambda kv: (kv[1], -kv[0]))
+    except _Unsupported:
+        results = searcher.search(built.match, limit=depth, filter=allowed)
+        top = [(d, sc) for sc, d in results.top_n]
+    bonus = proximity(searcher.reader(), [d for d, _ in top], built.words, params, cache) if built.words else {}
     return [(d, sc * (1.0 + params.prox_boost * bonus.get(d, 0.0))) for d, sc in top]
 
 

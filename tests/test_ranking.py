@@ -8,8 +8,10 @@ from whoosh import index as windex
 from common.layout import current_version
 from conftest import run_indexer
 from datasets import write_bbc_corpus
+from search import ranking
+from search.docset import PostingsCache, docs
 from search.query import parse_query
-from search.ranking import DEFAULT, _near, build_query, rank, rsj_idf, term_text
+from search.ranking import DEFAULT, _near, _scores, build_query, rank, rsj_idf, term_text
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +91,37 @@ def test_rank_reorders_only_by_proximity(bbc_searcher):
 ])
 def test_near(pa, pb, slop, ordered, expected):
     assert _near(pa, pb, slop, ordered) is expected
+
+
+@pytest.mark.parametrize("q,mode", [
+    ("election labour", "any"), ("election labour", "all"), ("film award ceremony", "any"),
+    ("mobile phone -apple", "all"), ("title:election vote", "all"), ("econom*", "all"),
+    ("the economy", "any"),
+])
+def test_match_set_scoring_equals_whoosh_scoring(bbc_searcher, q, mode):
+    """The scores computed from the request's postings are Whoosh's own."""
+    s = bbc_searcher
+    built = build_query(parse_query(q), s.reader(), mode, DEFAULT)
+    cache = PostingsCache(s)
+    cand = docs(s, built.match, cache)
+    ours = _scores(built.match, cache, {}, DEFAULT, cand)
+    whoosh = {h.docnum: h.score for h in s.search(built.match, limit=None)}
+    assert ours.keys() == whoosh.keys() == cand
+    for d, sc in whoosh.items():
+        assert ours[d] == pytest.approx(sc, rel=1e-9)
+
+
+def test_rank_same_with_and_without_whoosh_collector(bbc_searcher, monkeypatch):
+    s = bbc_searcher
+    built = build_query(parse_query("prime minister election"), s.reader(), "any", DEFAULT)
+    fast = rank(s, built, 20, None, DEFAULT)
+
+    def unsupported(*_a, **_k):
+        raise ranking._Unsupported
+
+    monkeypatch.setattr(ranking, "_scores", unsupported)
+    slow = rank(s, built, 20, None, DEFAULT)
+    def order(top):
+        return [(round(sc, 9), d) for d, sc in sorted(top, key=lambda p: (-round(p[1], 9), p[0]))]
+
+    assert order(fast) == order(slow)
