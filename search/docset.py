@@ -17,8 +17,12 @@ of one reader state; it is built once per index state and shared by all threads.
 
 from __future__ import annotations
 
+import pickle
 import threading
+import zlib
 from array import array
+from io import BytesIO
+from itertools import accumulate
 from collections import Counter
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from dataclasses import field as dc_field
 from typing import Iterable
 
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
@@ -101,6 +106,8 @@ def _read_leaf(out: Postings, reader, fieldname: str, btext: bytes, offset: int)
         deleted = reader.deleted_docs_set()
         m = m.child
     ids, weights, values = out.ids, out.weights, out.values
+    if isinstance(m, W3LeafMatcher) and _read_w3_whole(m, out, deleted, offset):
+        return
     if hasattr(m, "_read_ids") and hasattr(m, "_next_block") and hasattr(m, "_read_values"):
         while m.is_active():
             m._read_ids()
@@ -124,6 +131,71 @@ def _read_leaf(out: Postings, reader, fieldname: str, btext: bytes, offset: int)
                 weights.append(m.weight())
                 values.append(m.value())
             m.next()
+
+
+def _read_w3_whole(m: W3LeafMatcher, out: Postings, deleted, offset: int) -> bool:
+    """Decode a whole whoosh3 posting list from one read of its bytes.
+
+    The same decoding as W3LeafMatcher (block = int length, pickled info tuple, then
+    the optionally zlib-compressed pickle of (ids, weights, values)), minus a seek and
+    a few small reads per block through the segment file. Returns False (nothing
+    appended) when the layout is not the one expected, and the caller reads blocks
+    through the matcher instead.
+    """
+    try:
+        start, length = m._baseoffset, m._length
+        if isinstance(length, tuple):  # whoosh3 stores the unpacked struct tuple
+            length = length[0]
+        buf = m._postfile.get(start, m._startoffset + length - start)
+        fixed, byteids = m._fixedsize, m._byteids
+        blocks = _w3_blocks(buf, fixed, byteids)
+    except (AttributeError, OSError, ValueError, TypeError, EOFError, zlib.error, pickle.UnpicklingError):
+        return False
+    if blocks is None:
+        return False
+    for bids, bw, bv in blocks:
+        if deleted:
+            keep = [k for k, i in enumerate(bids) if i not in deleted]
+            bids = [bids[k] for k in keep]
+            bw = [bw[k] for k in keep]
+            bv = [bv[k] for k in keep]
+        out.ids.extend(bids if not offset else [i + offset for i in bids])
+        out.weights.extend(bw)
+        out.values.extend(bv)
+    return True
+
+
+def _w3_blocks(buf: bytes, fixed, byteids) -> list | None:
+    bio, view = BytesIO(buf), memoryview(buf)
+    pos, n = 0, len(buf)
+    blocks = []
+    while pos + 4 <= n:
+        length = int.from_bytes(buf[pos:pos + 4], "big", signed=True)
+        last = length < 0
+        nxt = pos + 4 + abs(length)
+        bio.seek(pos + 4)
+        count, _maxid, _maxw, compression, _mn, _mx = pickle.load(bio)
+        data = view[bio.tell():nxt]
+        if compression:
+            data = zlib.decompress(data)
+        bids, bw, bv = pickle.loads(data)
+        if not byteids:
+            bids = list(accumulate(bids))
+        if bw is None:
+            bw = [1.0] * count
+        elif isinstance(bw, float):
+            bw = [bw] * count
+        if fixed == 0:
+            bv = (None,) * count
+        elif fixed is not None and fixed > 0:
+            bv = tuple(bv[i:i + fixed] for i in range(0, len(bv), fixed))
+        if len(bids) != count or len(bw) != count or len(bv) != count:
+            return None
+        blocks.append((bids, bw, bv))
+        pos = nxt
+        if last:
+            return blocks
+    return None
 
 
 class PostingsCache:

@@ -345,9 +345,10 @@ def _term_parts(cache: PostingsCache, table_lengths, params: RankingParams, fiel
     lengths = table_lengths.get(fieldname)
     if lengths is None:
         lengths = {d: s.doc_field_length(d, fieldname, 1) for d in p.ids}
-    if len(cand) * 4 < len(p.ids):
+    if len(cand) < len(p.ids):  # dict(zip()) runs in C; then one step per candidate
         wd = dict(zip(p.ids, p.weights))
-        return {d: wd[d] * scale / (c0 + c1 * lengths[d]) for d in cand if d in wd}
+        get = wd.get
+        return {d: w * scale / (c0 + c1 * lengths[d]) for d in cand if (w := get(d)) is not None}
     return {d: w * scale / (c0 + c1 * lengths[d]) for d, w in zip(p.ids, p.weights) if d in cand}
 
 

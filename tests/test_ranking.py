@@ -125,3 +125,19 @@ def test_rank_same_with_and_without_whoosh_collector(bbc_searcher, monkeypatch):
         return [(round(sc, 9), d) for d, sc in sorted(top, key=lambda p: (-round(p[1], 9), p[0]))]
 
     assert order(fast) == order(slow)
+
+
+@pytest.mark.parametrize("field,word", [("body", "the"), ("body", "election"), ("title", "election"), ("body", "zzzz")])
+def test_whole_posting_list_read_equals_matcher_walk(bbc_searcher, field, word):
+    s = bbc_searcher
+    stem = term_text(word)
+    p = PostingsCache(s).get(field, stem)
+    ids, weights, values = [], [], []
+    if (field, stem) in s.reader():
+        m = s.reader().postings(field, stem)
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            values.append(m.value())
+            m.next()
+    assert (p.ids, list(p.weights), list(p.values)) == (ids, weights, values)
