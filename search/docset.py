@@ -38,13 +38,20 @@ from whoosh.util.times import datetime_to_long
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE
 
 
+def _deleted(reader) -> frozenset | set:
+    """A segment reader's deleted document numbers (a method or, in Whoosh-Reloaded, a
+    cached property)."""
+    d = reader.deleted_docs_set
+    return d() if callable(d) else d
+
+
 def _leaf_term_ids(reader, fieldname: str, text) -> list[int]:
     if (fieldname, text) not in reader:
         return []
     m = reader.postings(fieldname, text)
     deleted = None
     if isinstance(m, FilterMatcher):
-        deleted = reader.deleted_docs_set()
+        deleted = _deleted(reader)
         m = m.child
     if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):
         ids: list[int] = []
@@ -103,7 +110,7 @@ def _read_leaf(out: Postings, reader, fieldname: str, btext: bytes, offset: int)
     m = reader.postings(fieldname, btext)
     deleted = None
     if isinstance(m, FilterMatcher):
-        deleted = reader.deleted_docs_set()
+        deleted = _deleted(reader)
         m = m.child
     ids, weights, values = out.ids, out.weights, out.values
     if isinstance(m, W3LeafMatcher) and _read_w3_whole(m, out, deleted, offset):

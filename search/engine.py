@@ -6,10 +6,9 @@ request borrows one (the most recently used, whose pages are warm), so the numbe
 open searchers follows the number of requests actually running at once, not the number
 of server threads: each open searcher maps the index files again and keeps its own
 caches, which is what made an 8-thread server's RSS grow to ~1.3 GB at 20k stories.
-A borrowed searcher is checked per call: a new commit is picked up by a cheap
-``refresh()`` (unchanged segments are reused), a version swap of the ``current``
-symlink by reopening. A request therefore always sees the last committed state, and a
-commit in progress is never half-visible.
+A borrowed searcher is checked per call: a new commit (generation) or a version swap
+of the ``current`` symlink opens a new searcher. A request therefore always sees the
+last committed state, and a commit in progress is never half-visible.
 """
 
 from __future__ import annotations
@@ -117,12 +116,16 @@ class SearchEngine:
         with self._pool_lock:
             idle = self._pool.pop() if self._pool else None
         if idle is not None:
-            if idle[0] == version:
-                try:
-                    searcher = idle[1].refresh()
-                except (OSError, EOFError, ValueError):
-                    _quiet_close(idle[1])
-            else:
+            try:
+                if idle[0] == version and idle[1].up_to_date():
+                    searcher = idle[1]
+            except (OSError, EOFError, ValueError):
+                pass
+            if searcher is None:
+                # Not Searcher.refresh(): it reuses the readers of segments that only
+                # gained deletions, and Whoosh-Reloaded caches a reader's deleted set,
+                # so deleted documents stayed visible after an incremental run
+                # (tests/test_concurrency.py caught it). A new commit opens afresh.
                 _quiet_close(idle[1])
         if searcher is None:
             _ix, searcher = self._open(version)
