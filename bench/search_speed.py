@@ -117,6 +117,7 @@ def main() -> None:
             with urllib.request.urlopen(f"{base}/api/search?{urllib.parse.urlencode({'q': q})}", timeout=60) as r:
                 return json.loads(r.read())
 
+        rss_start = rss_mb(server.pid)
         for q in QUERIES:  # warm-up pass (file cache, columns), untimed
             ours(q)
             fts_query(db, q)
@@ -133,9 +134,13 @@ def main() -> None:
         totals = [ours(q)["total"] for q in QUERIES]
         p50o, p95o, p50f, p95f = pct(t_ours, .5), pct(t_ours, .95), pct(t_fts, .5), pct(t_fts, .95)
         print(f"stories: {n}  queries: {len(QUERIES)} x {args.reps}  median hits/query: {statistics.median(totals):.0f}")
-        print("| stories | ours p50 ms | ours p95 ms | FTS5 p50 ms | FTS5 p95 ms | p95 ratio | server took_ms p95 | server RSS MB |")
-        print("|---|---|---|---|---|---|---|---|")
-        print(f"| {n} | {p50o:.1f} | {p95o:.1f} | {p50f:.1f} | {p95f:.1f} | {p95o / p95f:.1f}x | {pct(server_ms, .95):.1f} | {rss_mb(server.pid):.0f} |")
+        print("| stories | ours p50 ms | ours p95 ms | FTS5 p50 ms | FTS5 p95 ms | p50 ratio | p95 ratio "
+              "| server took_ms p50 / p95 | server RSS MB start / end |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        print(f"| {n} | {p50o:.1f} | {p95o:.1f} | {p50f:.1f} | {p95f:.1f} | {p50o / p50f:.1f}x | {p95o / p95f:.1f}x "
+              f"| {pct(server_ms, .5):.1f} / {pct(server_ms, .95):.1f} | {rss_start:.0f} / {rss_mb(server.pid):.0f} |")
+        slow = sorted(zip(t_ours, QUERIES * args.reps), reverse=True)[:5]
+        print("slowest (ms): " + ", ".join(f"{q!r} {t:.0f}" for t, q in slow), file=sys.stderr)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -1,10 +1,14 @@
 """SearchEngine: a request in, one response object out; opens nothing at import time.
 
-Each thread keeps its own Whoosh searcher (readers seek shared file handles, so they are
-not safe to share between threads) and checks it per call: a new commit is picked up by
-a cheap ``refresh()`` (unchanged segments are reused), a version swap of the ``current``
-symlink by reopening. A request therefore always sees the last committed state, and a
-commit in progress is never half-visible.
+A Whoosh searcher serves one request at a time (readers seek shared file handles, so
+they are not safe to share between threads). Idle searchers wait in a small pool and a
+request borrows one (the most recently used, whose pages are warm), so the number of
+open searchers follows the number of requests actually running at once, not the number
+of server threads: each open searcher maps the index files again and keeps its own
+caches, which is what made an 8-thread server's RSS grow to ~1.3 GB at 20k stories.
+A borrowed searcher is checked per call: a new commit (generation) or a version swap
+of the ``current`` symlink opens a new searcher. A request therefore always sees the
+last committed state, and a commit in progress is never half-visible.
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ import heapq
 import os
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
+from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
 from common.documents import source_key
-from common.layout import IndexUnavailable, current_version, open_live_index, read_last_run
+from common.layout import IndexUnavailable, check_index, current_version, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
-from search.docset import DocTable, TableCache, count_by, docs, stamp_of, term_docs
+from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, parse_query
 from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
@@ -36,10 +43,35 @@ FACET_TOP = 20
 RELATED = 5
 MAX_ID_LEN = 512
 TIE_MARGIN = 10  # extra hits fetched so equal scores at the page edge sort by id
+POOL_IDLE = 4  # idle searchers kept open for reuse
 
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 2)
+
+
+def _quiet_close(searcher: Searcher) -> None:
+    try:
+        searcher.close()
+    except (ReaderClosed, OSError, ValueError):  # already closed (e.g. by a refresh)
+        pass
+
+
+def _close_all(pool: list) -> None:
+    while pool:
+        _quiet_close(pool.pop()[1])
+
+
+def open_index(version: Path):
+    """Open an index version for reading without copying it into memory.
+
+    Whoosh maps a compound segment file and then wraps each part in ``BytesIO(buf)``,
+    which *copies* it: every open searcher held the whole postings and terms files in
+    anonymous memory (~0.5 GB per searcher at 200k stories, measured) on top of the
+    mapped pages. Without mmap the parts are read from the file on demand (the OS page
+    cache keeps them warm and is shared by all searchers).
+    """
+    return FileStorage(str(version), supports_mmap=False, readonly=True).open_index()
 
 
 def valid_id(doc_id: str) -> bool:
@@ -53,15 +85,19 @@ class SearchEngine:
     def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT) -> None:
         self.index_dir = Path(index_dir)
         self.params = params
-        self._local = threading.local()
+        self._pool: list[tuple[Path, Searcher]] = []  # idle (version, searcher), LIFO
+        self._pool_lock = threading.Lock()
+        # Searchers hold open index files: close them when the engine goes away.
+        weakref.finalize(self, _close_all, self._pool)
         self._tables = TableCache()
 
     # -- searcher lifecycle ------------------------------------------------------------
 
     def _open(self, version: Path):
-        """Open the live index, checked (a damaged segment is a 503 here, not mid-search)."""
-        ix = open_live_index(self.index_dir)
+        """Open a version, checked first: a damaged segment is a 503 here, not mid-search."""
+        check_index(self.index_dir)
         try:
+            ix = open_index(version)
             return ix, ix.searcher(weighting=self.params.weighting())
         except (OSError, EOFError, ValueError) as exc:
             raise IndexUnavailable(
@@ -77,29 +113,43 @@ class SearchEngine:
             raise IndexUnavailable(
                 f"no index in {self.index_dir}: run `python -m indexer --corpus DIR --index {self.index_dir}`"
             )
-        state = getattr(self._local, "state", None)
         searcher = None
-        if state is not None and state[0] == version:
+        with self._pool_lock:
+            idle = self._pool.pop() if self._pool else None
+        if idle is not None:
             try:
-                searcher = state[1].refresh()
+                if idle[0] == version and idle[1].up_to_date():
+                    searcher = idle[1]
             except (OSError, EOFError, ValueError):
-                searcher = None
+                pass
+            if searcher is None:
+                # Not Searcher.refresh(): it reuses the readers of segments that only
+                # gained deletions, and Whoosh-Reloaded caches a reader's deleted set,
+                # so deleted documents stayed visible after an incremental run
+                # (tests/test_concurrency.py caught it). A new commit opens afresh.
+                _quiet_close(idle[1])
         if searcher is None:
-            if state is not None:
-                state[1].close()
             _ix, searcher = self._open(version)
-        self._local.state = (version, searcher)
-        last = read_last_run(self.index_dir)
-        if last:
-            last = {k: v for k, v in last.items() if not isinstance(v, (list, dict))}
-        yield searcher, IndexState(version.name, searcher.reader().generation(), last)
+        try:
+            last = read_last_run(self.index_dir)
+            if last:
+                last = {k: v for k, v in last.items() if not isinstance(v, (list, dict))}
+            yield searcher, IndexState(version.name, searcher.reader().generation(), last)
+        finally:
+            with self._pool_lock:
+                self._pool.append((version, searcher))
+                extra = self._pool[:-POOL_IDLE] if len(self._pool) > POOL_IDLE else []
+                del self._pool[: len(extra)]
+            for _v, old in extra:
+                _quiet_close(old)
 
     def close(self) -> None:
-        """Close this thread's searcher (others close when their threads end)."""
-        state = getattr(self._local, "state", None)
-        if state is not None:
-            state[1].close()
-            self._local.state = None
+        """Close the idle searchers (a later request opens a new one)."""
+        with self._pool_lock:
+            idle = self._pool[:]
+            del self._pool[:]  # the same list object the finalizer holds
+        for _v, s in idle:
+            _quiet_close(s)
 
     # -- search --------------------------------------------------------------------------
 
@@ -109,12 +159,13 @@ class SearchEngine:
         parsed = parse_query(req.q)
         with self.searcher() as (s, state):
             table = self._tables.get(s)
+            cache = PostingsCache(s)
             built = build_query(parsed, s.reader(), "all", self.params)
-            matched = docs(s, built.match) & table.articles
+            matched = docs(s, built.match, cache) & table.articles
             fallback = None
             if not matched and parsed.can_fall_back:
                 built = build_query(parsed, s.reader(), "any", self.params)
-                matched = docs(s, built.match) & table.articles
+                matched = docs(s, built.match, cache) & table.articles
                 fallback = "any_words"
             filtered, undated_hidden = self._filter(s, table, req, matched)
             total = len(filtered)
@@ -125,11 +176,11 @@ class SearchEngine:
                 if sort == "relevance" and not parsed.has_text_clauses:
                     sort = "newest"
                 if sort == "relevance":
-                    page = self._rank(s, table, built, filtered, filtered is not matched, offset + req.size)
+                    page = self._rank(s, table, built, filtered, offset + req.size, cache)
                 else:
                     page = self._by_date(table, filtered, sort, offset + req.size)
                 page = page[offset:]
-            hits = self._hits(s, table, page, parsed, fallback)
+            hits = self._hits(s, table, page, parsed, cache)
             suggestion = None
             if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
                 suggestion = suggest(s, parsed)
@@ -171,8 +222,9 @@ class SearchEngine:
             }
         return out, hidden
 
-    def _rank(self, s: Searcher, table: DocTable, built: BuiltQuery, allowed: set[int], restrict: bool, need: int) -> list[tuple[int, float | None]]:
-        top = rank(s, built, need + TIE_MARGIN, allowed if restrict else None, self.params)
+    def _rank(self, s: Searcher, table: DocTable, built: BuiltQuery, allowed: set[int], need: int,
+              cache: PostingsCache) -> list[tuple[int, float | None]]:
+        top = rank(s, built, need + TIE_MARGIN, allowed, self.params, cache, table.lengths)
         ids = table.ids
         scored = [(d, sc) for d, sc in top if d in allowed]
         scored.sort(key=lambda p: (-round(p[1], 9), ids[p[0]]))
@@ -187,10 +239,7 @@ class SearchEngine:
         return [(d, None) for d in heapq.nsmallest(need, docs_, key=key)]
 
     def _facets(self, table: DocTable, docs_: set[int]) -> dict[str, dict[str, int]]:
-        year = count_by(table.year, docs_)
-        month = count_by(table.month, docs_)
-        source = count_by(table.source, docs_)
-        tags = {t: n for t, S in table.tag_docs.items() if (n := len(docs_ & S))}
+        year, month, source, tags = table.facet_counts(docs_)
 
         def top(c: dict[str, int]) -> dict[str, int]:
             return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_TOP])
@@ -220,13 +269,14 @@ class SearchEngine:
         return marks
 
     def _duplicates(self, s: Searcher, table: DocTable, doc_id: str) -> list[str]:
-        return sorted(table.ids[d] for d in term_docs(s, "dup_of", doc_id))
+        return list(table.duplicates.get(doc_id, ()))
 
-    def _hits(self, s: Searcher, table: DocTable, page: list[tuple[int, float | None]], parsed: ParsedQuery, fallback: str | None) -> list[Hit]:
+    def _hits(self, s: Searcher, table: DocTable, page: list[tuple[int, float | None]], parsed: ParsedQuery,
+              cache: PostingsCache | None = None) -> list[Hit]:
         if not page:
             return []
         marks = self.marks(s, parsed)
-        spans = find_spans(s.reader(), "body", [d for d, _ in page], marks) if marks else {}
+        spans = find_spans(s.reader(), "body", [d for d, _ in page], marks, cache) if marks else {}
         hits = []
         for d, score in page:
             f = s.stored_fields(d)

@@ -53,15 +53,37 @@ def _postings_chars(reader: IndexReader, fieldname: str, term: str, docnums: lis
     return out
 
 
-def find_spans(reader: IndexReader, fieldname: str, docnums: Iterable[int], marks: MarkTerms) -> dict[int, list[Span]]:
-    """Character spans to mark in each document's stored field."""
+def _cached_chars(cache, fieldname: str, term: str, docnums: list[int]) -> dict[int, list]:
+    fmt = cache.searcher.schema[fieldname].format
+    p = cache.get(fieldname, term)
+    out: dict[int, list] = {}
+    for d in docnums:
+        v = p.value(d)
+        if v is not None:
+            out[d] = fmt.decode_characters(v)
+    return out
+
+
+def find_spans(reader: IndexReader, fieldname: str, docnums: Iterable[int], marks: MarkTerms,
+               cache=None) -> dict[int, list[Span]]:
+    """Character spans to mark in each document's stored field.
+
+    ``cache`` (a search.docset.PostingsCache of the reader's searcher) reuses postings
+    the request has already read instead of seeking into them again.
+    """
     order = sorted(set(docnums))
     spans: dict[int, list[Span]] = {d: [] for d in order}
+
+    def chars_of(term: str) -> dict[int, list]:
+        if cache is not None:
+            return _cached_chars(cache, fieldname, term, order)
+        return _postings_chars(reader, fieldname, term, order)
+
     for term in marks.terms:
-        for d, chars in _postings_chars(reader, fieldname, term, order).items():
+        for d, chars in chars_of(term).items():
             spans[d].extend((s, e) for _p, s, e in chars)
     for phrase in marks.phrases:
-        per_word = [_postings_chars(reader, fieldname, t, order) for t in phrase]
+        per_word = [chars_of(t) for t in phrase]
         for d in order:
             if not all(d in pw for pw in per_word):
                 continue

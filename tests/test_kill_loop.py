@@ -19,7 +19,7 @@ from indexer.run import RunOptions, run_indexer
 @pytest.mark.skipif(not (SHARED_DATA / "bbc").is_dir(), reason="needs ../shared/data/bbc")
 def test_small_kill_loop_loses_nothing(tmp_path):
     """8 kills: first build (3, each resuming the last), incremental (2), --rebuild (2), incremental (1)."""
-    loop = KillLoop(tmp_path, load_bbc(500), seed=11, max_kill_s=6.0, log=lambda _msg: None)
+    loop = KillLoop(tmp_path, load_bbc(500), seed=11, max_kill_s=3.0, log=lambda _msg: None)
     loop.full_build_round(kills=3, complete=False)
     loop.incremental_round(kills=2)
     loop.rebuild_round(kills=2, complete=False)
