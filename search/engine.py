@@ -129,7 +129,16 @@ class SearchEngine:
                 # (tests/test_concurrency.py caught it). A new commit opens afresh.
                 _quiet_close(idle[1])
         if searcher is None:
-            _ix, searcher = self._open(version)
+            try:
+                _ix, searcher = self._open(version)
+            except IndexUnavailable:
+                # A --rebuild may swap and delete the version we resolved a moment ago:
+                # that is not a failure, open the new live version instead.
+                latest = current_version(self.index_dir)
+                if latest is None or latest == version:
+                    raise
+                version = latest
+                _ix, searcher = self._open(version)
         try:
             last = read_last_run(self.index_dir)
             if last:
