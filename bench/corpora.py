@@ -21,7 +21,7 @@ from common.documents import Article, FileState, article_fields
 from common.layout import CURRENT, VERSIONS
 from common.schema import build_schema
 
-DATA = Path(os.environ.get("SHARED_DATA", "/work/shared/data"))
+DATA = Path(os.environ.get("SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def _hash(text: str) -> str:

@@ -19,7 +19,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.index_speed import write_corpus  # noqa: E402
+from bench.search_speed import free_port, rss_mb  # noqa: E402
 from common.layout import open_live_index  # noqa: E402
 
 TOPICS = [
@@ -56,19 +56,6 @@ def request_paths() -> list[str]:
         "/api/search?" + urllib.parse.urlencode({"q": q, **v})
         for v, q in itertools.product(VARIANTS, TOPICS)
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def wait_ready(port: int, path: str, timeout: float = 120) -> None:
