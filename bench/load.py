@@ -32,20 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.index_speed import write_corpus  # noqa: E402
-from bench.search_speed import free_port, rss_mb  # noqa: E402
+from bench.search_speed import QUERIES, free_port, rss_mb  # noqa: E402
 from common.layout import open_live_index  # noqa: E402
 
-TOPICS = [
-    "oil prices", "opec production", "crude oil output", "interest rates", "federal reserve",
-    "trade deficit", "japan trade surplus", "wheat exports", "grain shipments", "cocoa",
-    "coffee prices", "sugar quota", "gold", "bank of england", "dollar yen", "stock market",
-    "takeover bid", "merger agreement", "acquisition", "quarterly earnings", "net profit",
-    "dividend", "bankruptcy", "inflation", "unemployment rate", "gnp growth", "money supply",
-    "bundesbank", "brazil debt", "soviet grain", "iran iraq", "strike", "shipping", "steel",
-    "copper", "tin council", "natural gas", "chrysler", "ibm", "texaco pennzoil",
-    "treasury bonds", "budget deficit", "tax reform", "corn", "soybeans", "airline",
-    "computer sales", "mexico oil", "saudi arabia", "west germany",
-]
+TOPICS = QUERIES  # the speed bench's 50 realistic news queries
 VARIANTS = [{}, {"sort": "newest"}, {"from": "1987-03", "to": "1987-04"}, {"page": "2"},
             {"from": "1987-06-01"}, {"sort": "oldest", "size": "20"}]
 

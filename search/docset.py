@@ -409,3 +409,22 @@ def count_by(values: list[str], docnums: Iterable[int]) -> dict[str, int]:
         if v:
             counts[v] = counts.get(v, 0) + 1
     return counts
+
+
+def postings_values(reader, fieldname: str, term: str, docnums: list[int], kind: str) -> dict[int, list]:
+    """For each of the ascending docnums that holds term: its posting value as ``kind``
+    ("positions" or "characters"), skipping through the postings instead of reading all."""
+    out: dict[int, list] = {}
+    if (fieldname, term) not in reader:
+        return out
+    m = reader.postings(fieldname, term)
+    for d in docnums:
+        if not m.is_active():
+            break
+        if m.id() < d:
+            m.skip_to(d)
+            if not m.is_active():
+                break
+        if m.id() == d:
+            out[d] = m.value_as(kind)
+    return out

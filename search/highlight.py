@@ -15,6 +15,8 @@ from typing import Iterable
 from markupsafe import Markup, escape
 from whoosh.reading import IndexReader
 
+from search.docset import postings_values
+
 FRAGMENTS = 3
 FRAGMENT_CHARS = 200
 OPENING_CHARS = 260
@@ -37,20 +39,7 @@ Span = tuple[int, int]
 
 def _postings_chars(reader: IndexReader, fieldname: str, term: str, docnums: list[int]) -> dict[int, list]:
     """For each docnum holding term: [(pos, startchar, endchar), ...]."""
-    out: dict[int, list] = {}
-    if (fieldname, term) not in reader:
-        return out
-    m = reader.postings(fieldname, term)
-    for d in docnums:  # ascending
-        if not m.is_active():
-            break
-        if m.id() < d:
-            m.skip_to(d)
-            if not m.is_active():
-                break
-        if m.id() == d:
-            out[d] = m.value_as("characters")
-    return out
+    return postings_values(reader, fieldname, term, docnums, "characters")
 
 
 def _cached_chars(cache, fieldname: str, term: str, docnums: list[int]) -> dict[int, list]:

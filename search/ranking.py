@@ -39,7 +39,7 @@ from whoosh.reading import IndexReader
 
 from common.analysis import stem
 from common.schema import KIND_ARTICLE
-from search.docset import PostingsCache, docs
+from search.docset import PostingsCache, docs, postings_values
 from search.query import Clause, ParsedQuery
 
 MAX_PREFIX_TERMS = 200
@@ -248,20 +248,7 @@ def _group_query(group: tuple[Clause, ...], reader: IndexReader, params: Ranking
 
 
 def _positions(reader: IndexReader, term: str, docnums: list[int]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    if ("body", term) not in reader:
-        return out
-    m = reader.postings("body", term)
-    for d in docnums:  # ascending
-        if not m.is_active():
-            break
-        if m.id() < d:
-            m.skip_to(d)
-            if not m.is_active():
-                break
-        if m.id() == d:
-            out[d] = m.value_as("positions")
-    return out
+    return postings_values(reader, "body", term, docnums, "positions")
 
 
 def _cached_positions(cache: PostingsCache, term: str, docnums: list[int]) -> dict[int, list[int]]:
