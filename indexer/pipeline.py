@@ -151,6 +151,6 @@ def line_keys(job: Job) -> tuple[str, list[str]]:
         text, _ = read_text(job)
     except (OSError, DecodeError):
         return group_key(job.file.rel, job.manifest), []
-    keys = {textclean.line_key(line) for line in text.splitlines() if 0 < len(line.strip()) <= 120}
+    keys = {textclean.line_key(line) for line in textclean.unwrap_lines(text) if 0 < len(line.strip()) <= 120}
     keys.discard("")
     return group_key(job.file.rel, job.manifest), sorted(keys)

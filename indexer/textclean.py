@@ -229,6 +229,20 @@ END_MARKER_PENALTY = 40.0
 SHORT_LINE_PENALTY = 3.0
 FIRST_RUN_SHARE = 0.5  # see densest_run
 
+# A row of figures counts for the article, like a short paragraph (see `is_data_line`).
+FIGURE_RE = re.compile(r"[$£€¥(]*[-+]?\d[\d.,/]*%?[).,;:]*")
+DATA_LINE_MIN_FIGURES = 2
+DATA_LINE_MIN_TOKENS = 4
+DATA_LINE_WEIGHT = 4.0
+
+# Hard-wrapped dumps (wire copy, e-mail, old archives) break every paragraph into lines
+# of a fixed width. A page counts as wrapped when no line is wider than WRAP_MAX_WIDTH
+# and most breaks after its long rows fall mid-sentence (see `wrap_width`).
+WRAP_MIN_WIDTH = 40
+WRAP_MAX_WIDTH = 100
+WRAP_MIN_WRAPPED_SHARE = 0.5
+WRAP_FULL_ROW = 0.8  # a row this share of the width, without final punctuation, was wrapped
+
 
 # --- Small helpers -------------------------------------------------------------------
 
@@ -264,6 +278,16 @@ def ends_sentence(line: str) -> bool:
 def punctuation_rate(line: str) -> float:
     """Sentence punctuation marks per word: prose has one every dozen words or so."""
     return len(PROSE_PUNCT.findall(line)) / max(1, word_count(line))
+
+
+def is_data_line(line: str) -> bool:
+    """A row of figures ("Net loss 3,035,000 vs loss 2,516,000"): content, not a menu.
+
+    Wire stories and results tables are made of such rows; menus and labels carry no
+    figures. A date or a time alone is not enough (a dateline is furniture).
+    """
+    figures = [token for token in line.split() if FIGURE_RE.fullmatch(token)]
+    return len(figures) >= DATA_LINE_MIN_FIGURES and len(line.split()) >= DATA_LINE_MIN_TOKENS
 
 
 def is_paragraph(line: str) -> bool:
@@ -314,6 +338,102 @@ def _drop(page: Page, keep: Callable[[str], bool]) -> Page:
 
 
 # --- Steps (each small, named, pure) -------------------------------------------------
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _forced_break(line: str, following: str, width: int) -> bool:
+    """Whether a wrapping editor broke here: the next word would not have fitted."""
+    next_word = following.split(maxsplit=1)[0]
+    return len(line.rstrip()) + 1 + len(next_word) > width
+
+
+def _wrapped_break(line: str, following: str, width: int) -> bool:
+    """A break inside a paragraph: forced, or a near-full row stopping mid-sentence.
+
+    The width is estimated from the longest rows, so a row one word short of the true
+    margin can look unforced; a near-full row without final punctuation was wrapped too.
+    """
+    if _forced_break(line, following, width):
+        return True
+    return len(line.rstrip()) >= WRAP_FULL_ROW * width and not ends_sentence(line)
+
+
+def wrap_width(lines: Sequence[str]) -> int:
+    """The column a hard-wrapped page breaks at, or 0 if the page is not hard-wrapped.
+
+    The width is the longest row: no row of wrapped text passes the margin, while a web
+    page's paragraphs run long. The page is wrapped when most breaks after its long
+    rows look wrapped.
+    """
+    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
+    if len(lengths) < 3:
+        return 0
+    width = lengths[-1]
+    if not WRAP_MIN_WIDTH <= width <= WRAP_MAX_WIDTH:
+        return 0
+    # Breaks after the long rows: a table's short rows say nothing about wrapping.
+    pairs = [
+        (a, b) for a, b in zip(lines, lines[1:])
+        if b.strip() and len(a.rstrip()) >= WRAP_FULL_ROW * width
+    ]
+    wrapped = sum(_wrapped_break(a, b, width) for a, b in pairs)
+    return width if wrapped >= 2 and wrapped / len(pairs) >= WRAP_MIN_WRAPPED_SHARE else 0
+
+
+def unwrap_lines(text: str) -> list[str]:
+    """The page's lines with hard-wrapped paragraphs joined back into one line each.
+
+    A break is undone when the width forced it and the next row is not indented (wire
+    copy indents a paragraph's first row). A page that is not hard-wrapped comes back
+    line for line, so a dump with one paragraph per line is never merged.
+    """
+    lines = text.splitlines()
+    width = wrap_width(lines)
+    if not width:
+        return lines
+    base = min(_indent(line) for line in lines if line.strip())
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if out and _continues(lines, i, base, width):
+            joiner = "" if out[-1].endswith("-") else " "
+            out[-1] = out[-1].rstrip() + joiner + line.strip()
+        else:
+            out.append(line)
+    return out
+
+
+def _continues(lines: Sequence[str], i: int, base: int, width: int) -> bool:
+    """Whether row i carries on the paragraph of row i-1 on a hard-wrapped page.
+
+    Yes when the break before it was forced. Also when row i-1 stops mid-sentence and
+    row i is itself a full wrapped row: a paragraph's first row may be short (a dateline
+    cut away), and it is not a headline when it runs straight on into wrapped text.
+    """
+    row, prev = lines[i], lines[i - 1]
+    if not (row.strip() and prev.strip()) or _indent(row) != base:
+        return False
+    if _wrapped_break(prev, row, width):
+        return True
+    following = lines[i + 1] if i + 1 < len(lines) else ""
+    return (
+        not ends_sentence(prev)
+        and not prev.isupper()
+        and bool(following.strip())
+        and _indent(following) <= base
+        and _forced_break(row, following, width)
+    )
+
+
+def unwrap_hard_wraps(page: Page) -> Page:
+    """Join the lines of hard-wrapped paragraphs, so each paragraph is one line again.
+
+    Without this, every wrapped row looks like a short line without sentence punctuation
+    and the line-shape rules would drop most of a wire story.
+    """
+    return replace(page, lines=tuple(line for raw in page.lines for line in unwrap_lines(raw)))
 
 
 def split_lines(page: Page) -> Page:
@@ -490,8 +610,8 @@ def strip_site_suffix(title: str) -> str:
 
 
 def first_paragraph_index(lines: Sequence[str]) -> int:
-    """Index of the first line that reads as article text (len(lines) if none)."""
-    return next((i for i, line in enumerate(lines) if is_paragraph(line)), len(lines))
+    """Index of the first line that reads as article text or figures (len(lines) if none)."""
+    return next((i for i, line in enumerate(lines) if is_paragraph(line) or is_data_line(line)), len(lines))
 
 
 HEADLINE_SEARCH_WINDOW = 12  # candidates nearest the article; the h1 sits just above it
@@ -531,6 +651,8 @@ def line_weight(line: str) -> float:
         return float(words)
     if words >= PARAGRAPH_MIN_WORDS and punctuation_rate(line) >= MIN_PROSE_PUNCT_RATE:
         return words / 4
+    if is_data_line(line):
+        return DATA_LINE_WEIGHT
     return -(SHORT_LINE_PENALTY + words / 2)
 
 
@@ -599,6 +721,7 @@ Step = Callable[[Page], Page]
 # The cleaning chain, in order. Pattern and corpus steps run before the title and the
 # main-run steps so furniture never wins the headline or bridges the article.
 STEPS: tuple[Step, ...] = (
+    unwrap_hard_wraps,
     split_lines,
     extract_tags,
     drop_separator_lines,

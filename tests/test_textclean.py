@@ -464,3 +464,80 @@ def test_scrapinghub_f1_regression_guard() -> None:
                     for host, text, truth in rows)
     assert cleaned["f1"] >= 0.80
     assert cleaned["recall"] >= 0.90  # the article stays: losing text is the worse error
+
+
+# --- Hard-wrapped wire copy (Reuters-21578) ---------------------------------------------
+
+REUTERS = ROOT.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
+
+
+def reuters_stories(n: int) -> list[dict]:
+    """The first n non-empty stories, as the bench writes them (headline, blank, text)."""
+    stories = []
+    with gzip.open(REUTERS, "rt", encoding="utf-8") as f:
+        for line in f:
+            doc = json.loads(line)
+            if doc["text"].strip() and doc["title"]:
+                stories.append(doc)
+            if len(stories) == n:
+                break
+    return stories
+
+
+def dump(doc: dict) -> str:
+    return f"{doc['title']}\n\n{doc['text']}\n"
+
+
+needs_reuters = pytest.mark.skipif(not REUTERS.is_file(), reason="shared data set not present")
+
+
+@needs_reuters
+def test_wire_story_is_unwrapped_word_for_word() -> None:
+    (story,) = reuters_stories(1)  # BAHIA COCOA REVIEW: 15 paragraphs wrapped at ~65 columns
+    article = clean_text_dump(dump(story))
+    assert article.title == story["title"]
+    assert " ".join(article.body.split()) == " ".join(story["text"].split())
+    paragraphs = article.body.split("\n\n")
+    # one line per paragraph: the wire's indented first rows start them
+    assert len(paragraphs) == story["text"].count("\n    ") + 1
+    assert paragraphs[1] == "The dry period means the temporao will be late this year."
+
+
+def test_unwrap_leaves_one_paragraph_per_line_pages_alone() -> None:
+    text = seed_text("000")
+    assert tc.unwrap_lines(text) == text.splitlines()
+    assert tc.wrap_width(text.splitlines()) == 0
+
+
+@needs_reuters
+def test_unwrap_joins_rows_and_keeps_indented_paragraph_starts() -> None:
+    story = next(s for s in reuters_stories(200) if s["title"].startswith("TEXAS COMMERCE"))
+    lines = tc.unwrap_lines(story["text"])
+    # the short first row runs straight on into wrapped text: joined, not a headline
+    assert lines[0].startswith("Texas Commerce Bancshares Inc's Texas Commerce Bank-Houston said")
+    assert lines[0].endswith("banking network in Harris County.")
+    assert lines[1].strip().startswith("The bank said the network would link 31 banks having 13.5")
+
+
+@needs_reuters
+def test_rows_of_figures_are_kept() -> None:
+    story = next(s for s in reuters_stories(3000) if s["title"].startswith("GELCO CORP"))
+    body = clean_text_dump(dump(story)).body
+    for row in ("Net 5,220,000 vs 3,143,000", "Avg shrs 10.4 mln vs 13.7 mln",
+                "Revs 483.8 mln vs 515.5 mln", "a share in the second quarter"):
+        assert row in body
+
+
+@needs_reuters
+def test_wire_stories_keep_their_words_and_headlines() -> None:
+    """Over 500 real stories: the words of the text survive, the headline is found."""
+    stories = reuters_stories(500)
+    recalls, titles = [], 0
+    for story in stories:
+        article = clean_text_dump(dump(story))
+        words = tc.WORD_RE.findall(story["text"].lower())
+        kept = set(tc.WORD_RE.findall(article.body.lower()))
+        recalls.append(sum(w in kept for w in words) / len(words))
+        titles += article.title == " ".join(story["title"].split())
+    assert sum(recalls) / len(recalls) >= 0.93  # 0.60 before unwrapping
+    assert titles / len(stories) >= 0.8  # 0.01 before unwrapping
