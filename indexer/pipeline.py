@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from common.dates import DateFormatError, PubDate
 from common.documents import Article, FileState
 from common.schema import PreAnalyzed, build_schema
-from indexer import dates, htmlclean, source, textclean
+from indexer import dates, source, textclean
 from indexer.corpus import CorpusFile, Skip
 from indexer.decode import DecodeError, decode_bytes
 
@@ -87,7 +87,7 @@ def process_file(job: Job) -> Result:
         return Result(job, state, skip=Skip(job.file.rel, str(exc)))
     except OSError as exc:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot read file: {exc.strerror or exc}"))
-    except (htmlclean.ExtractionError, ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # htmlclean.ExtractionError is a ValueError
         return Result(job, state, skip=Skip(job.file.rel, f"cannot extract article: {exc}"))
     if article is None or not article.body.strip():
         return Result(job, state, skip=Skip(job.file.rel, "no article text after cleaning"))
@@ -97,8 +97,13 @@ def process_file(job: Job) -> Result:
 def _build_article(job: Job, text: str) -> Article | None:
     entry = job.manifest
     url = entry.get("url")
-    candidates: list[tuple[PubDate | None, str]] = [(_manifest_date(entry), "manifest")]
+    given = _manifest_date(entry)
+    candidates: list[tuple[PubDate | None, str]] = [(given, "manifest")]
+    # A manifest day is final (nothing outranks it or refines it): skip the text search.
+    search_text = given is None or given.precision != "day"
     if job.file.kind == "html":
+        from indexer import htmlclean  # trafilatura: imported only when a page needs it
+
         page = htmlclean.extract_html(text, url)
         if page is None:
             return None
@@ -110,7 +115,8 @@ def _build_article(job: Job, text: str) -> Article | None:
     else:
         cleaned = textclean.clean_text_dump(text, job.furniture)
         title, body, tags, author = cleaned.title, cleaned.body, cleaned.tags, None
-        candidates.append((dates.date_from_text(text), "text"))
+        if search_text:
+            candidates.append((dates.date_from_text(text), "text"))
         outlet = source.source_from_text(text)
     if url:
         candidates.append((dates.date_from_url(url), "url"))

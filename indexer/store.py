@@ -14,7 +14,7 @@ import os
 import shutil
 import json
 import time
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from whoosh import index
@@ -212,10 +212,18 @@ def save_states(ix: Index, version_dir: Path, states: dict[str, DocState]) -> No
         Path(version_dir) / STATE_CACHE,
         {
             "generation": ix.latest_generation(),
-            "states": {path: list(astuple(st)) for path, st in states.items()},
+            "states": {path: _as_list(st) for path, st in states.items()},
         },
         compact=True,
     )
+
+
+def _as_list(st: DocState) -> list:
+    """dataclasses.astuple deep-copies every field: ten times slower over 20k states."""
+    return [getattr(st, name) for name in _STATE_FIELDS]
+
+
+_STATE_FIELDS = [f.name for f in fields(DocState)]
 
 
 def _kinds_by_docnum(reader) -> dict[int, str]:
