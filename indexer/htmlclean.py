@@ -22,6 +22,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import decode_file, load_html
 
 from common.dates import DateFormatError, PubDate
+from indexer.pagedates import correct_date, read_page_dates
 
 # What trafilatura extracts: measured in bench/html_extraction.py.
 EXTRACT_OPTIONS: dict[str, bool] = {
@@ -155,6 +156,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> HtmlArticle | Non
     """The article in a saved page; None when the page has no article text."""
     tree = parse(decode(html))
     canonical = page_url(tree, url)
+    page_dates = read_page_dates(tree, canonical)  # before trafilatura edits the tree
     try:
         doc = trafilatura.bare_extraction(
             tree, url=canonical, date_extraction_params=date_params(canonical), **EXTRACT_OPTIONS
@@ -172,6 +174,6 @@ def extract_html(html: str | bytes, url: str | None = None) -> HtmlArticle | Non
         tags=merge_tags(doc.categories, doc.tags),
         author=doc.author or None,
         sitename=doc.sitename or None,
-        date=to_pubdate(doc.date),
+        date=correct_date(to_pubdate(doc.date), page_dates),
         url=canonical,
     )

@@ -10,6 +10,7 @@ import pytest
 
 from common.dates import PubDate
 from indexer.dates import best_date, date_from_text, date_from_url
+from indexer.pagedates import leading_date
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -72,6 +73,22 @@ def test_date_from_text(text: str, expected: str | None, precision: str | None) 
     found = date_from_text(text)
     assert (found.iso() if found else None) == expected
     assert (found.precision if found else None) == precision
+
+
+@pytest.mark.parametrize("segment, expected", [
+    ("16.08.2019 Dauer: 1 Stunde", "2019-08-16"),
+    ("2023-11-07 15:03:30 / Updated: 2023-11-07", "2023-11-07"),
+    ("2020-02-19T18:37:32+01:00", "2020-02-19"),  # as written, not converted to UTC
+    ("26. Jan 2022 im Format Aktuelles", "2022-01-26"),
+    ("7 April 2020 Copyright", "2020-04-07"),
+    ("30 septembre 2018 Deux ans", "2018-09-30"),
+    ("31.02.2019", None),
+    ("Dauer: 16.08.2019", None),  # the date must start the segment
+    ("vor 2 Stunden", None),
+])
+def test_leading_date(segment: str, expected: str | None) -> None:
+    found = leading_date(segment)
+    assert (found.iso() if found else None) == expected
 
 
 def test_unlabelled_date_mid_article_is_ignored() -> None:

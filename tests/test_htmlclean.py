@@ -153,3 +153,23 @@ def test_wrong_type_is_a_clear_error() -> None:
 def test_binary_reason_is_stated() -> None:
     with pytest.raises(ExtractionError, match="binary"):
         extract_html(random.Random(1).randbytes(10_000))
+
+
+@needs_data
+@pytest.mark.parametrize("file, expected", [
+    # a visible label names the day; htmldate took a later date elsewhere on the page
+    ("html/resonator-podcast.de.res158.html.gz", "2019-08-16"),  # "Veröffentlicht am 16.08.2019"
+    ("html/literaturkritik.de-Ann-Cotten.html.gz", "2023-11-01"),  # "Erschienen am: 01.11.2023"
+    # JSON-LD datePublished backed by the headline's <time>, over the URL's older day
+    ("html/larepublica.pe-minedu.html.gz", "2022-05-08"),
+    # "2021-11-04T23:00Z" is local midnight of 5 November, not 4 November
+    ("html/kas.de-nordmazedonien.html.gz", "2021-11-05"),
+    # a teaser list labels several different days: the labels are ignored
+    ("html/werkzeugforum.de-heizjacke.html.gz", "2022-01-26"),
+])
+def test_page_own_date_statements_correct_htmldate(file: str, expected: str) -> None:
+    """The date the page itself states (label, corroborated JSON-LD, local midnight) wins."""
+    (row,) = [r for r in rows("trafilatura") if r["file"] == file]
+    article = extract_file("trafilatura", row)
+    assert article is not None and article.date is not None
+    assert (article.date.iso(), article.date.precision) == (expected, "day")
