@@ -4,8 +4,10 @@ Writes the non-empty stories as .txt files with a manifest of their dates (as a 
 would leave them), then in one run:
   1. a full build with `python -m indexer --rebuild` (cleaning included, all cores);
   2. a run with nothing changed;
-  3. SQLite FTS5 inserting the same cleaned texts (read back from our index).
-Prints docs/s for both, the ratio, the no-change time and the indexer's peak memory.
+  3. SQLite FTS5 inserting the same cleaned texts (read back from our index);
+  4. for context, naive Whoosh: one process, its default analyzer, no cleaning, the same
+     texts (the issue's "about 1/40 of FTS5").
+Prints docs/s for each, the ratios, the no-change time and the indexer's peak memory.
 
     python bench/index_speed.py [--limit N] [--workdir DIR]
 """
@@ -70,6 +72,20 @@ def fts5_insert(texts: list[tuple[str, str]], path: Path) -> float:
     return elapsed
 
 
+def naive_whoosh(texts: list[tuple[str, str]], folder: Path) -> float:
+    """Seconds for plain Whoosh (StandardAnalyzer, stored title and body) in one process."""
+    from whoosh import fields, index
+
+    folder.mkdir()
+    schema = fields.Schema(title=fields.TEXT(stored=True), body=fields.TEXT(stored=True))
+    ix = index.create_in(folder, schema)
+    t0 = time.perf_counter()
+    with ix.writer() as writer:
+        for title, body in texts:
+            writer.add_document(title=title, body=body)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="only the first N stories")
@@ -91,6 +107,7 @@ def main() -> None:
     with ix.searcher() as s:
         texts = [(d.get("title", ""), d.get("body", "")) for d in s.all_stored_fields() if d["kind"] == "article"]
     fts_s = fts5_insert(texts, work / f"fts5-{time.time_ns()}.db")
+    naive_s = naive_whoosh(texts, work / f"naive-whoosh-{time.time_ns()}")
 
     ours = summary["added"] / build_s
     peer = len(texts) / fts_s
@@ -98,6 +115,8 @@ def main() -> None:
     print(f"full build (real indexer, cleaning included, process start included): {build_s:.1f} s = {ours:,.0f} docs/s")
     print(f"SQLite FTS5 insert of the same cleaned texts: {fts_s:.2f} s = {peer:,.0f} docs/s")
     print(f"ratio: Whoosh indexer = 1/{peer / ours:.1f} of FTS5")
+    print(f"naive Whoosh (one process, no cleaning, same texts): {naive_s:.1f} s = "
+          f"{len(texts) / naive_s:,.0f} docs/s = 1/{naive_s / fts_s:.1f} of FTS5")
     print(f"no-change run: {nochange_s:.2f} s wall ({nochange['seconds']:.2f} s inside the run), "
           f"unchanged {nochange['unchanged']}")
     print(f"indexer peak RSS (largest process): {peak_mb:.0f} MB")
