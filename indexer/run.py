@@ -38,7 +38,9 @@ from indexer.store import (
 )
 
 
-REBUILD_COMMITS = 2  # see _Writer._batch_size
+# Shares of a rebuild committed at a time (see _Writer._batches): each commit but the
+# last runs while the workers clean the next share, so the last, on one core, is small.
+REBUILD_SHARES = (0.5, 0.3, 0.2)
 
 
 class FatalError(RuntimeError):
@@ -200,7 +202,7 @@ class _Writer:
             # run reads the signal and cleans batch by batch, so what it saved matches
             # what it committed.
             stream = self._process(pool, jobs) if self.opts.rebuild else None
-            for batch in _chunks(jobs, self._batch_size(len(jobs))):
+            for batch in self._batches(jobs):
                 results = islice(stream, len(batch)) if stream is not None else self._process(pool, batch)
                 with _writer(self.ix, limitmb=256) as writer:
                     if first:
@@ -221,16 +223,26 @@ class _Writer:
                     self.summary.removed += len(removed_ids)
             self._promote_orphans(pool)
 
-    def _batch_size(self, n_jobs: int) -> int:
-        """Files per commit.
+    def _batches(self, jobs: list) -> Iterable[list]:
+        """The jobs in commit-sized batches.
 
-        A rebuild is invisible until the swap, so a kill loses nothing whatever its batch
-        size: it commits in REBUILD_COMMITS large batches, so that the first commit runs
-        while the workers clean the rest, not as one long commit on one core at the end.
+        An incremental run commits every ``batch_size`` files, so a kill keeps what was
+        done. A rebuild is invisible until the swap, so a kill loses nothing whatever its
+        batches: it commits in a few large ones (REBUILD_SHARES) instead of one long
+        commit on one core at the end, at the price of a few segments.
         """
-        if self.opts.rebuild:
-            return max(self.opts.batch_size, -(-n_jobs // REBUILD_COMMITS))
-        return self.opts.batch_size
+        if not self.opts.rebuild:
+            yield from _chunks(jobs, self.opts.batch_size)
+            return
+        start = 0
+        for share in REBUILD_SHARES[:-1]:
+            size = max(self.opts.batch_size, round(len(jobs) * share))
+            if start + size >= len(jobs):
+                break
+            yield jobs[start : start + size]
+            start += size
+        if start < len(jobs):
+            yield jobs[start:]
 
     def _skip_touched(self, jobs: list[tuple[Job, DocState | None]]) -> list[tuple[Job, DocState | None]]:
         """Drop files whose stat changed but bytes did not; refresh their state only."""

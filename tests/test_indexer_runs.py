@@ -93,6 +93,16 @@ def test_ids_are_stable_across_rebuilds(corpus, tmp_path):
     assert {p: d["id"] for p, d in docs_by_path(index).items()} == before
 
 
+def test_rebuild_in_several_commits_equals_one_build(corpus, tmp_path):
+    """A rebuild commits in shares while workers clean the rest: same documents."""
+    one, shares = tmp_path / "one", tmp_path / "shares"
+    run_indexer(corpus, one, "--rebuild")
+    run_indexer(corpus, shares, "--rebuild", "--batch-size", "1")
+    assert docs_by_path(shares) == docs_by_path(one)
+    with whoosh_index.open_dir(str(current_version(shares))).reader() as reader:
+        assert len(reader.leaf_readers()) == 3  # shares of 50%, 30% and the rest of 5 seeds
+
+
 def test_second_run_exits_75_and_changes_nothing(corpus, tmp_path):
     index = tmp_path / "index"
     run_indexer(corpus, index)
