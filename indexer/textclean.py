@@ -380,7 +380,7 @@ def wrap_width(lines: Sequence[str]) -> int:
         if b.strip() and len(a.rstrip()) >= WRAP_FULL_ROW * width
     ]
     wrapped = sum(_wrapped_break(a, b, width) for a, b in pairs)
-    return width if wrapped >= 2 and wrapped / len(pairs) >= WRAP_MIN_WRAPPED_SHARE else 0
+    return width if wrapped and wrapped / len(pairs) >= WRAP_MIN_WRAPPED_SHARE else 0
 
 
 def unwrap_lines(text: str) -> list[str]:
@@ -423,7 +423,7 @@ def _continues(lines: Sequence[str], i: int, base: int, width: int) -> bool:
         and not prev.isupper()
         and bool(following.strip())
         and _indent(following) <= base
-        and _forced_break(row, following, width)
+        and _wrapped_break(row, following, width)
     )
 
 
@@ -622,7 +622,8 @@ def pick_title(page: Page) -> Page:
 
     A headline repeated or given in two variants (the <title> and the <h1>) is the
     strongest sign; the variant nearest the article wins, as the <title> tends to carry
-    the site's name. Otherwise the headline-shaped line nearest the article.
+    the site's name. Otherwise the headline-shaped line nearest the article, or the first
+    one when no line reads as article text (a notice made only of short rows).
     """
     head_end = first_paragraph_index(page.lines)
     head = [(i, line) for i, line in enumerate(page.lines[:head_end]) if headline_candidate(line)]
@@ -634,8 +635,9 @@ def pick_title(page: Page) -> Page:
     repeated = [
         (i, line) for i, line in near if any(j != i and similar(line, o) for j, o in others)
     ]
-    head = near
-    _, title = (repeated or head)[-1]
+    if head_end == len(page.lines):
+        near = head[:1]  # no article line to be near: the headline heads the page
+    _, title = (repeated or near)[-1]
     title = strip_site_suffix(title)
     return _drop(replace(page, title=title), lambda line: not (
         headline_candidate(line) and similar(line, title, threshold=0.75)

@@ -529,6 +529,26 @@ def test_rows_of_figures_are_kept() -> None:
 
 
 @needs_reuters
+@pytest.mark.parametrize("title_start, first_words", [
+    ("WAL-MART STORES <WMT> FEBRUARY", "Wal-Mart Stores Inc said February sales were up 44 pct"),  # 3 rows
+    ("BALDRIGE SAYS U.S. WANTS JAPAN", "U.S. Secretary of Commerce Malcolm Baldrige said he hopes"),
+])
+def test_short_and_short_first_row_stories_unwrap(title_start: str, first_words: str) -> None:
+    story = next(s for s in reuters_stories(20000) if s["title"].startswith(title_start))
+    article = clean_text_dump(dump(story))
+    assert article.title == story["title"]
+    assert article.body.startswith(first_words)
+
+
+@needs_reuters
+def test_notice_without_prose_keeps_its_headline() -> None:
+    story = next(s for s in reuters_stories(6000) if s["title"].startswith("FIRST MISSISSIPPI CORP"))
+    article = clean_text_dump(dump(story))  # three short rows: dividend, pay date, record date
+    assert article.title == story["title"]
+    assert article.body.split("\n\n") == [" ".join(row.split()) for row in story["text"].splitlines()]
+
+
+@needs_reuters
 def test_wire_stories_keep_their_words_and_headlines() -> None:
     """Over 500 real stories: the words of the text survive, the headline is found."""
     stories = reuters_stories(500)
@@ -539,5 +559,5 @@ def test_wire_stories_keep_their_words_and_headlines() -> None:
         kept = set(tc.WORD_RE.findall(article.body.lower()))
         recalls.append(sum(w in kept for w in words) / len(words))
         titles += article.title == " ".join(story["title"].split())
-    assert sum(recalls) / len(recalls) >= 0.93  # 0.60 before unwrapping
-    assert titles / len(stories) >= 0.8  # 0.01 before unwrapping
+    assert sum(recalls) / len(recalls) >= 0.95  # 0.60 before unwrapping
+    assert titles / len(stories) >= 0.9  # 0.01 before unwrapping
