@@ -45,6 +45,7 @@ def source_key(source: str | None) -> str:
 
 def article_fields(article: Article, state: FileState) -> dict:
     """Index fields of an article document."""
+    tags = ",".join(t.replace(",", " ").strip() for t in article.tags if t.strip())
     doc = {
         "id": article.id,
         "kind": KIND_ARTICLE,
@@ -60,7 +61,8 @@ def article_fields(article: Article, state: FileState) -> dict:
         "author": article.author or "",
         "source": article.source or "",
         "source_key": source_key(article.source),
-        "tags": ",".join(t.replace(",", " ").strip() for t in article.tags if t.strip()),
+        "tags": tags,
+        "tag_labels": tags,
         "dated": article.date is not None,
     }
     if article.date is not None:

@@ -87,6 +87,7 @@ def build_schema() -> fields.Schema:
         source=column_key(),  # display name; filters use source_key
         source_key=fields.ID(sortable=True),
         tags=fields.KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        tag_labels=column_key(stored=False),  # the tags as written, to label tag facets
         # Dates: the period the date covers, as naive UTC datetimes, for overlap filters.
         date=column_key(),
         date_precision=column_key(),

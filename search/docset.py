@@ -318,6 +318,20 @@ def _text(value) -> str:
     return value or ""
 
 
+def tag_labels(reader, n: int) -> dict[str, str]:
+    """Tag term -> its most common spelling in the articles ("china" -> "China").
+
+    The tags field is lowercased so that a filter matches any case; facets show the tag
+    as the articles write it. An index written before the column existed keeps the terms.
+    """
+    spellings: dict[str, Counter] = {}
+    if reader.has_column("tag_labels"):
+        for value in _column(reader, "tag_labels", n, ""):
+            for label in filter(None, (t.strip() for t in _text(value).split(","))):
+                spellings.setdefault(label.lower(), Counter())[label] += 1
+    return {term: counts.most_common(1)[0][0] for term, counts in spellings.items()}
+
+
 def build_table(searcher: Searcher) -> DocTable:
     """Read the columns of every document (done once per index state)."""
     reader = searcher.reader()
@@ -334,10 +348,11 @@ def build_table(searcher: Searcher) -> DocTable:
             dfl = reader.doc_field_length
             lengths[fname] = array("l", (dfl(d, fname, 1) or 0 for d in range(n)))
     ids = [_text(v) for v in _column(reader, "id", n, "")]
+    labels = tag_labels(reader, n)
     tags_of: dict[int, list[str]] = {}
     for tag, members in sorted(tag_docs.items()):
         for d in members:
-            tags_of.setdefault(d, []).append(tag)
+            tags_of.setdefault(d, []).append(labels.get(tag, tag))
     combos: dict[tuple, int] = {}
     facet_key = array("l")
     cols = (_column(reader, "year", n, ""), _column(reader, "month", n, ""), _column(reader, "source", n, ""))

@@ -139,6 +139,16 @@ def test_facets_count_all_matches(engine):
     assert res.facets["month"]["2019-06"] == 2
 
 
+def test_tag_facets_show_tags_as_written_and_filter_in_any_case(engine):
+    res = run(engine, q="megvii")
+    written = {t for h in res.hits for t in h.tags}
+    assert "China" in written
+    assert set(res.facets["tag"]) <= written  # labels as the articles write them
+    assert res.facets["tag"]["China"] >= 1 and "china" not in res.facets["tag"]
+    ids = {h.id for h in run(engine, q="megvii", tag="China").hits}
+    assert ids and ids == {h.id for h in run(engine, q="megvii", tag="china").hits}
+
+
 def test_exact_duplicates_collapse(engine):
     res = run(engine, q="inoperable")
     paths = [h.path for h in res.hits]
