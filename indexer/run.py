@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import threading
 import time
 from itertools import islice
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,8 @@ from indexer.store import (
 # Shares of a rebuild committed at a time (see _Writer._batches): each commit but the
 # last runs while the workers clean the next share, so the last, on one core, is small.
 REBUILD_SHARES = (0.5, 0.3, 0.2)
+# Cleaned articles the workers may have ready before the writer takes them (see _Window).
+MAX_RESULTS_AHEAD = 2000
 
 
 class FatalError(RuntimeError):
@@ -285,7 +288,13 @@ class _Writer:
                 furniture[group] = self.furniture.furniture(group)
             jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group]))
         olds = [old for _, old in batch]
-        yield from zip(pool.imap(process_file, jobs, chunksize=8), olds)
+        window = _Window(MAX_RESULTS_AHEAD)
+        try:
+            for result in zip(pool.imap(process_file, window.admit(jobs), chunksize=8), olds):
+                window.done()
+                yield result
+        finally:
+            window.close()
 
     def _write(self, writer, result: Result, old: DocState | None, count: bool = True) -> None:
         """Write one result; ``count`` is False for promotions, which change no file."""
@@ -369,6 +378,35 @@ class _Writer:
         with _writer(self.ix) as writer:
             for result, old in self._process(pool, jobs):
                 self._write(writer, result, old, count=False)
+
+
+class _Window:
+    """Backpressure for Pool.imap: at most ``size`` jobs handed out and not yet consumed.
+
+    imap's feeder thread reads the whole job list at once, and results wait in memory
+    until the writer takes them; while a large commit runs, the workers would otherwise
+    pile up results for the rest of the corpus (measured: RSS grows with corpus size).
+    """
+
+    def __init__(self, size: int):
+        self._slots = threading.Semaphore(size)
+        self._closed = False
+
+    def admit(self, jobs: Iterable) -> Iterator:
+        """The jobs, each waiting for a free slot (runs in imap's feeder thread)."""
+        for job in jobs:
+            self._slots.acquire()
+            if self._closed:
+                return
+            yield job
+
+    def done(self) -> None:
+        self._slots.release()
+
+    def close(self) -> None:
+        """Stop feeding (the consumer is gone) and wake a feeder waiting for a slot."""
+        self._closed = True
+        self._slots.release()
 
 
 def _writer(ix: Index, **kwargs):

@@ -181,3 +181,29 @@ def test_fatal_errors_say_what_to_do(tmp_path):
     proc = run_indexer(tmp_path / "missing", tmp_path / "index", check=False)
     assert proc.returncode == 1
     assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_work_ahead_is_bounded_and_an_early_stop_does_not_hang():
+    """The writer's backpressure on the cleaning workers (indexer.run._Window)."""
+    import multiprocessing
+    import time
+
+    from indexer.run import _Window
+
+    window, fed = _Window(3), []
+
+    def jobs():
+        for i in range(200):
+            fed.append(i)
+            yield i
+
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        for consumed, _ in enumerate(pool.imap(abs, window.admit(jobs()), chunksize=1), 1):
+            time.sleep(0.005)  # a slow writer
+            # 3 slots ahead of what was consumed, plus one job read and waiting for a slot
+            assert len(fed) <= consumed + 3 + 1
+            window.done()
+            if consumed == 20:
+                break
+        window.close()  # the writer stopped early: the feeder must not wait forever
+    assert len(fed) < 200
