@@ -100,3 +100,25 @@ def build_schema() -> fields.Schema:
         month=column_key(stored=False),
         dated=fields.BOOLEAN(),
     )
+
+
+def schema_matches(schema: fields.Schema) -> bool:
+    """Whether an index was written with this code's schema: same fields, same types.
+
+    An index from an older version (a field added, a field no longer indexed) cannot take
+    this version's documents; the indexer rebuilds it rather than fail on every run.
+    """
+    current = build_schema()
+    if sorted(schema.names()) != sorted(current.names()):
+        return False
+    return all(_signature(schema[name]) == _signature(current[name]) for name in current.names())
+
+
+def _signature(field: fields.FieldType) -> tuple:
+    """A field's type and settings, comparable across instances (columns lack __eq__)."""
+    settings = []
+    for key, value in sorted(vars(field).items()):
+        if isinstance(value, columns.Column):
+            value = (type(value).__name__, sorted(vars(value).items()))
+        settings.append((key, value))
+    return type(field).__name__, settings

@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         workers=args.workers,
         progress=progress,
+        log=lambda message: print(f"indexer: {message}", file=sys.stderr, flush=True),
     )
     try:
         summary = run_indexer(opts)

@@ -14,14 +14,14 @@ import threading
 import time
 from itertools import islice
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from whoosh.index import Index
 
 from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored, skipped_fields
 from common.layout import LAST_RUN, IndexUnavailable, write_json_atomic
-from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
 from indexer.codec import WriterCodec
 from indexer.corpus import DEFAULT_MAX_BYTES, CorpusFile, Manifest, Skip, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
@@ -130,12 +130,20 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     manifest = load_manifest(corpus)
     for item in scan.skipped + manifest.problems:
         summary.skip(item)
+    if not opts.rebuild:
+        version, ix, _created = open_or_create_live(index_dir)
+        if not schema_matches(ix.schema):
+            ix.close()
+            opts = replace(opts, rebuild=True)
+            summary.rebuild = True
+            if opts.log:
+                opts.log("the index was written by an older version: rebuilding it (searches "
+                         "use the old one until the new one is complete)")
     if opts.rebuild:
         version, ix = new_version(index_dir)
         states: dict[str, DocState] = {}
         completed = True
     else:
-        version, ix, _created = open_or_create_live(index_dir)
         states, completed = load_states(ix, version)
     summary.index_version = version.name
     diff = _diff(scan.files, states, manifest, summary)

@@ -207,3 +207,27 @@ def test_work_ahead_is_bounded_and_an_early_stop_does_not_hang():
                 break
         window.close()  # the writer stopped early: the feeder must not wait forever
     assert len(fed) < 200
+
+
+def test_index_from_an_older_version_is_rebuilt_not_broken(corpus, tmp_path):
+    """An index whose schema lacks a field this version writes: the next cron run rebuilds."""
+    index = tmp_path / "index"
+    run_indexer(corpus, index)
+    before = docs_by_path(index)
+    old_version = current_version(index)
+    ix = whoosh_index.open_dir(str(old_version))
+    with ix.writer() as writer:  # what an index written before `tag_labels` existed looks like
+        writer.remove_field("tag_labels")
+    (corpus / "extra.txt").write_text("Headline here\n\nA body long enough to be kept as an article text.\n", "utf-8")
+
+    proc = run_indexer(corpus, index, "--json")
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["rebuild"] is True
+    assert "older version: rebuilding" in proc.stderr
+    assert current_version(index) != old_version and not old_version.exists()
+    after = docs_by_path(index)
+    assert set(after) == set(before) | {"extra.txt"}
+    assert {p: d["id"] for p, d in after.items() if p in before} == {p: d["id"] for p, d in before.items()}
+    # and the rebuilt index is current: the next run changes nothing
+    again = json.loads(run_indexer(corpus, index, "--json").stdout.strip().splitlines()[-1])
+    assert (again["rebuild"], again["added"], again["updated"]) == (False, 0, 0)
