@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.shingle_metric import page_counts, score, shingles
 from indexer import textclean as tc
@@ -561,3 +563,17 @@ def test_wire_stories_keep_their_words_and_headlines() -> None:
         titles += article.title == " ".join(story["title"].split())
     assert sum(recalls) / len(recalls) >= 0.95  # 0.60 before unwrapping
     assert titles / len(stories) >= 0.9  # 0.01 before unwrapping
+
+
+# --- Any input ------------------------------------------------------------------------
+
+_ROW = st.text(alphabet=st.sampled_from(list("ab cd,.|-:\t ÄЖ中 1234567890()[]'\"")), max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ROW, max_size=40))
+def test_any_page_cleans_without_error_and_invents_no_words(rows: list[str]) -> None:
+    text = "\n".join(rows)
+    article = clean_text_dump(text)
+    assert set(tc.WORD_RE.findall(article.body)) <= set(tc.WORD_RE.findall(text))
+    assert set(tc.WORD_RE.findall(article.title)) <= set(tc.WORD_RE.findall(text))
