@@ -42,8 +42,11 @@ from indexer.store import (
 # Shares of a rebuild committed at a time (see _Writer._batches): each commit but the
 # last runs while the workers clean the next share, so the last, on one core, is small.
 REBUILD_SHARES = (0.5, 0.3, 0.2)
-# Cleaned articles the workers may have ready before the writer takes them (see _Window).
-MAX_RESULTS_AHEAD = 2000
+# Cleaned articles the workers may have ready before the writer takes them, in batches
+# (see _Window): 2,000 with the default batch size. imap hands out jobs in chunks, and
+# a window smaller than a few chunks would starve the workers for ever.
+RESULTS_AHEAD_BATCHES = 2
+IMAP_CHUNK = 8
 
 
 class FatalError(RuntimeError):
@@ -195,6 +198,7 @@ class _Writer:
         # content hash -> article id, for the articles that stay in the index
         self.canonical = {s.content_hash: s.id for s in states.values() if s.kind == KIND_ARTICLE}
         self.gone_articles: set[str] = set()
+        self._windows: list[_Window] = []
 
     def apply(self, diff: _Diff) -> None:
         removed_ids = {self.states[path].id for path in diff.removed}
@@ -203,36 +207,45 @@ class _Writer:
                 self.gone_articles.add(st.id)
                 self._forget(st.content_hash, st.id)
         jobs = self._skip_touched(diff.jobs)
-        total = len(jobs)
-        done = 0
-        first = True
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(max(1, self.opts.workers)) as pool:
-            # A rebuild cleans the whole corpus as one stream (the corpus signal sees every
-            # page first, and workers keep cleaning while a batch commits); an incremental
-            # run reads the signal and cleans batch by batch, so what it saved matches
-            # what it committed.
-            stream = self._process(pool, jobs) if self.opts.rebuild else None
-            for batch in self._batches(jobs):
-                results = islice(stream, len(batch)) if stream is not None else self._process(pool, batch)
-                with _writer(self.ix, limitmb=256) as writer:
-                    if first:
-                        for doc_id in removed_ids:
-                            writer.delete_by_term("id", doc_id)
-                        self.summary.removed += len(removed_ids)
-                        first = False
-                    for result, old in results:
-                        self._write(writer, result, old)
-                        done += 1
-                        if self.opts.progress:
-                            self.opts.progress(done, total)
-                self.furniture.save(self.version)
-            if first and removed_ids:
-                with _writer(self.ix) as writer:
+            try:
+                self._write_batches(pool, jobs, removed_ids)
+                self._promote_orphans(pool)
+            finally:
+                # A failed batch leaves imap's feeder waiting for a slot (see _Window),
+                # and Pool's exit would wait for that thread for ever.
+                for window in self._windows:
+                    window.close()
+
+    def _write_batches(self, pool, jobs: list, removed_ids: set[str]) -> None:
+        """Deletions first, then the jobs, committed batch by batch."""
+        total, done = len(jobs), 0
+        first = True
+        # A rebuild cleans the whole corpus as one stream (the corpus signal sees every
+        # page first, and workers keep cleaning while a batch commits); an incremental run
+        # reads the signal and cleans batch by batch, so what it saved matches what it
+        # committed.
+        stream = self._process(pool, jobs) if self.opts.rebuild else None
+        for batch in self._batches(jobs):
+            results = islice(stream, len(batch)) if stream is not None else self._process(pool, batch)
+            with _writer(self.ix, limitmb=256) as writer:
+                if first:
                     for doc_id in removed_ids:
                         writer.delete_by_term("id", doc_id)
                     self.summary.removed += len(removed_ids)
-            self._promote_orphans(pool)
+                    first = False
+                for result, old in results:
+                    self._write(writer, result, old)
+                    done += 1
+                    if self.opts.progress:
+                        self.opts.progress(done, total)
+            self.furniture.save(self.version)
+        if first and removed_ids:
+            with _writer(self.ix) as writer:
+                for doc_id in removed_ids:
+                    writer.delete_by_term("id", doc_id)
+                self.summary.removed += len(removed_ids)
 
     def _batches(self, jobs: list) -> Iterable[list]:
         """The jobs in commit-sized batches.
@@ -296,9 +309,10 @@ class _Writer:
                 furniture[group] = self.furniture.furniture(group)
             jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group]))
         olds = [old for _, old in batch]
-        window = _Window(MAX_RESULTS_AHEAD)
+        window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
+        self._windows.append(window)
         try:
-            for result in zip(pool.imap(process_file, window.admit(jobs), chunksize=8), olds):
+            for result in zip(pool.imap(process_file, window.admit(jobs), chunksize=IMAP_CHUNK), olds):
                 window.done()
                 yield result
         finally:

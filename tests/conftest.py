@@ -18,14 +18,15 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 os.environ.setdefault("NLTK_DATA", str(ROOT / "tests" / "no-nltk-data"))
 
 
-def run_indexer(corpus: Path, index: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_indexer(corpus: Path, index: Path, *extra: str, check: bool = True,
+                timeout: float = 600) -> subprocess.CompletedProcess:
     """Run `python -m indexer` as cron would, in a real subprocess."""
     proc = subprocess.run(
         [sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"indexer failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -122,7 +122,8 @@ def fill(disk: Path, leave: int) -> Path:
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "bbc").is_dir(), reason="needs ../shared/data/bbc")
-@pytest.mark.parametrize("mode", [(), ("--rebuild",)], ids=["incremental", "rebuild"])
+@pytest.mark.parametrize("mode", [(), ("--rebuild",), ("--rebuild", "--batch-size", "5")],
+                         ids=["incremental", "rebuild", "rebuild-workers-held-back"])
 def test_full_disk(seed_index, small_disk, tmp_path, mode):
     index = small_disk / "index"
     shutil.copytree(seed_index, index, symlinks=True)
@@ -133,7 +134,9 @@ def test_full_disk(seed_index, small_disk, tmp_path, mode):
     files_before = {p.name for p in version.iterdir()}
     filler = fill(small_disk, leave=48 * 1024)
 
-    proc = run_indexer(corpus, index, "--quiet", *mode, check=False)
+    # with small batches the workers wait for the writer: a failed commit must stop them,
+    # not leave the run waiting for ever (timeout)
+    proc = run_indexer(corpus, index, "--quiet", *mode, check=False, timeout=120)
     assert_clear_failure(proc, "No space left on device", "free disk space")
     assert_serving(index, before)
     assert current_version(index) == version
