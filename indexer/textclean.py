@@ -638,7 +638,8 @@ def pick_title(page: Page) -> Page:
     if head_end == len(page.lines):
         near = head[:1]  # no article line to be near: the headline heads the page
     _, title = (repeated or near)[-1]
-    title = strip_site_suffix(title)
+    if not title.isupper():  # a wire slug in capitals ("... - CENTRAL BANK") has no site name
+        title = strip_site_suffix(title)
     return _drop(replace(page, title=title), lambda line: not (
         headline_candidate(line) and similar(line, title, threshold=0.75)
     ))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -540,6 +541,21 @@ def test_short_and_short_first_row_stories_unwrap(title_start: str, first_words:
     article = clean_text_dump(dump(story))
     assert article.title == story["title"]
     assert article.body.startswith(first_words)
+
+
+@needs_reuters
+def test_wire_slug_in_capitals_keeps_its_dash_part() -> None:
+    story = next(s for s in reuters_stories(20000) if s["title"].startswith("WORLD BANK SUSPENDS LOANS"))
+    assert clean_text_dump(dump(story)).title == "WORLD BANK SUSPENDS LOANS TO PERU - CENTRAL BANK"
+
+
+@pytest.mark.skipif(not SCRAPINGHUB.is_dir(), reason="shared data set not present")
+def test_web_page_titles_lose_the_site_name() -> None:
+    """"Headline - Site" <title> lines: the site's name goes (one page in 181 keeps a dash)."""
+    separator = re.compile(r"\s+[|–—-]\s+")
+    rows = load_scrapinghub()
+    kept = [t for t in (clean_text_dump(text).title for _, text, _ in rows) if separator.search(t)]
+    assert len(kept) <= 2, kept
 
 
 @needs_reuters
