@@ -12,6 +12,10 @@ Three signals decide what is furniture, none of them a list of one site's string
 - line shape: the article is the densest run of long, sentence-like lines
   (`select_main_run`); short lines without sentence punctuation before and after it are
   furniture, while a short line between real paragraphs is a subheading and stays.
+
+Line shape needs one paragraph per line, so the first step (`unwrap_hard_wraps`) joins
+the rows of hard-wrapped dumps (wire copy wrapped at ~65 columns) back into paragraphs;
+without it every wrapped row would look like a short furniture line.
 """
 from __future__ import annotations
 

@@ -7,13 +7,13 @@ import json
 import re
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.shingle_metric import page_counts, score, shingles
+from bench.textclean_score import load_pages
 from indexer import textclean as tc
 from indexer.textclean import TextArticle, clean_text_dump, furniture_lines, line_key
 
@@ -437,21 +437,8 @@ def test_shingle_metric_basics() -> None:
 
 
 def load_scrapinghub() -> list[tuple[str, str, str]]:
-    """(host, page text, true article body) for the 181 pages."""
-    truth = {}
-    with open(SCRAPINGHUB / "ground_truth.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            truth[row["id"]] = row
-    rows = []
-    with gzip.open(SCRAPINGHUB / "baselines" / "html-text.jsonl.gz", "rt",
-                   encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            gt = truth[row["id"]]
-            rows.append((urlsplit(gt["url"]).netloc, row["articleBody"] or "",
-                         gt["articleBody"] or ""))
-    return rows
+    """(host, page text, true article body) for the 181 pages, as the bench loads them."""
+    return [(p["host"], p["text"], p["truth"]) for p in load_pages(SCRAPINGHUB)]
 
 
 @pytest.mark.skipif(not SCRAPINGHUB.is_dir(), reason="shared data set not present")
