@@ -13,6 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html"}
 MANIFEST = "manifest.jsonl"
@@ -155,6 +156,15 @@ def _normalize_rel(name: str) -> str:
     return name if "//" not in name and "/./" not in name else Path(name).as_posix()
 
 
+def url_problem(url: str) -> str | None:
+    """Why a URL cannot be parsed (e.g. "http://[::1": an unclosed IPv6 host), or None."""
+    try:
+        urlsplit(url).hostname
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def load_manifest(root: Path) -> Manifest:
     """Read manifest.jsonl if present; bad lines are reported, not fatal."""
     manifest = Manifest()
@@ -180,6 +190,9 @@ def load_manifest(root: Path) -> Manifest:
             continue
         rel = _normalize_rel(obj["file"])
         entry = {k: obj[k] for k in MANIFEST_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()}
+        if "url" in entry and (problem := url_problem(entry["url"])):
+            manifest.problems.append(Skip(where, f"manifest url is not a valid URL ({problem}); url ignored"))
+            del entry["url"]
         manifest.entries[rel] = entry
         manifest.hashes[rel] = hashlib.sha1(line.strip().encode("utf-8")).hexdigest()[:16]
     return manifest

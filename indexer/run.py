@@ -19,7 +19,7 @@ from pathlib import Path
 
 from whoosh.index import Index
 
-from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored, skipped_fields
+from common.documents import FileState, duplicate_fields, fields_from_stored, skipped_fields
 from common.layout import LAST_RUN, IndexUnavailable, write_json_atomic
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
 from indexer.codec import WriterCodec
@@ -107,6 +107,8 @@ def run_indexer(opts: RunOptions) -> Summary:
     except IndexUnavailable as exc:
         raise FatalError(str(exc)) from exc
     except OSError as exc:
+        if exc.errno is None:  # TimeoutError and the like: not a disk or permission problem
+            raise
         raise FatalError(
             f"index write failed ({exc.strerror or exc}); the live index is unchanged: "
             "free disk space or fix permissions on the index folder, then run again"
@@ -133,8 +135,9 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     manifest = load_manifest(corpus)
     for item in scan.skipped + manifest.problems:
         summary.skip(item)
+    created = False
     if not opts.rebuild:
-        version, ix, _created = open_or_create_live(index_dir)
+        version, ix, created = open_or_create_live(index_dir)
         if not schema_matches(ix.schema):
             ix.close()
             opts = replace(opts, rebuild=True)
@@ -150,16 +153,18 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
         states, completed = load_states(ix, version)
     summary.index_version = version.name
     diff = _diff(scan.files, states, manifest, summary)
+    # A first build goes live with its first commit; a rebuild only when complete.
+    publish = (lambda: make_live(index_dir, version)) if created else None
     try:
         if diff.jobs or diff.removed or not completed:
             furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
-            _Writer(ix, states, furniture, version, opts, summary, manifest).apply(diff)
+            _Writer(ix, states, furniture, version, opts, summary, manifest, publish).apply(diff)
         if diff.jobs or diff.removed or not completed or opts.rebuild:
             save_states(ix, version, states)  # else the cache already describes this generation
     except BaseException:
-        discard_failed_run(index_dir, version, ix, opts.rebuild)
+        discard_failed_run(index_dir, version, ix, opts.rebuild or created)
         raise
-    if opts.rebuild:
+    if opts.rebuild or created:
         make_live(index_dir, version)
         remove_stale_versions(index_dir)
     ix.close()
@@ -190,8 +195,10 @@ def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summa
 class _Writer:
     """Applies a diff to the index in committed batches, deduplicating by content hash."""
 
-    def __init__(self, ix: Index, states, furniture: FurnitureStats, version: Path, opts, summary, manifest: Manifest):
+    def __init__(self, ix: Index, states, furniture: FurnitureStats, version: Path, opts, summary,
+                 manifest: Manifest, publish: Callable[[], None] | None = None):
         self.ix, self.states, self.furniture = ix, states, furniture
+        self.publish = publish  # called once, after the first commit (a first build)
         self.manifest = manifest
         self.corpus = Path(opts.corpus).resolve()
         self.version, self.opts, self.summary = version, opts, summary
@@ -241,11 +248,18 @@ class _Writer:
                     if self.opts.progress:
                         self.opts.progress(done, total)
             self.furniture.save(self.version)
+            self._committed()
         if first and removed_ids:
             with _writer(self.ix) as writer:
                 for doc_id in removed_ids:
                     writer.delete_by_term("id", doc_id)
                 self.summary.removed += len(removed_ids)
+
+    def _committed(self) -> None:
+        """After a commit: a first build becomes the live index now that it holds something."""
+        if self.publish is not None:
+            self.publish()
+            self.publish = None
 
     def _batches(self, jobs: list) -> Iterable[list]:
         """The jobs in commit-sized batches.
@@ -292,7 +306,12 @@ class _Writer:
                         todo.append((job, old))
                         continue
                     state = FileState(job.file.rel, job.file.size, job.file.mtime_ns, file_hash, job.meta_hash)
-                    writer.update_document(**fields_from_stored(stored, state))
+                    try:
+                        fields = fields_from_stored(stored, state)
+                    except Exception:  # noqa: BLE001 -- a stored value this version rejects:
+                        todo.append((job, old))  # process the file again, inside the boundary
+                        continue
+                    writer.update_document(**fields)
                     self.summary.unchanged += 1
         return todo
 
@@ -342,7 +361,7 @@ class _Writer:
             kind = KIND_DUPLICATE
         else:
             self.canonical[article.content_hash] = doc_id
-            fields = article_fields(article, result.state)
+            fields = dict(result.fields)  # built by the worker, inside the document boundary
             for name, postings in result.postings.items():
                 fields[f"_stored_{name}"] = fields[name]
                 fields[name] = postings

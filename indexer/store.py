@@ -120,10 +120,12 @@ def remove_stale_versions(index_dir: Path) -> list[str]:
 
 
 def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
-    """The live version for an incremental run; create and publish one when none exists.
+    """(version, index, created) for an incremental run; a new version when none is live.
 
-    A first index is published empty at once and filled by batch commits, so a run killed
-    during the first build still leaves an index that opens and holds what was committed.
+    A new version is not published here: the caller publishes it after its first commit
+    (so a run killed during the first build leaves an index that holds what was
+    committed), or at the end of a run that had nothing to commit. A run that fails
+    before then leaves nothing published, never an empty index that looks healthy.
     A live index that is damaged raises IndexUnavailable (its message says to --rebuild):
     an incremental run must not add to, or silently replace, an index it cannot read.
     """
@@ -133,7 +135,6 @@ def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
         discard_uncommitted(ix)
         return live, ix, False
     path, ix = new_version(index_dir)
-    make_live(index_dir, path)
     return path, ix, True
 
 
