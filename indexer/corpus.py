@@ -28,6 +28,7 @@ class CorpusFile:
     abs: Path
     size: int
     mtime_ns: int
+    max_bytes: int = DEFAULT_MAX_BYTES  # the size limit, checked again when reading
 
     @property
     def kind(self) -> str:
@@ -125,8 +126,40 @@ def _check_file(entry: os.DirEntry, rel: str, max_bytes: int, scan: Scan) -> Ski
         return Skip(rel, f"file too large ({st.st_size} bytes > limit of {max_bytes})")
     if not os.access(entry.path, os.R_OK):
         return Skip(rel, "file not readable (permission denied)")
-    scan.files.append(CorpusFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
+    scan.files.append(CorpusFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns, max_bytes))
     return None
+
+
+class FileRefused(ValueError):
+    """A file that is no longer what the scan saw (not regular, grown past the limit)."""
+
+
+_READ_CHUNK = 1 << 20
+
+
+def read_corpus_file(f: CorpusFile) -> bytes:
+    """The file's bytes, never more than its limit, never blocking.
+
+    The file may have changed since the scan: a FIFO swapped in would block ``open()``
+    for ever (O_NONBLOCK returns at once, then fstat refuses it), and a file that grew
+    to hundreds of megabytes is refused after reading limit + 1 bytes, not read whole.
+    """
+    fd = os.open(f.abs, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FileRefused("not a regular file (replaced after the scan)")
+        chunks, size = [], 0
+        while size <= f.max_bytes:
+            chunk = os.read(fd, min(_READ_CHUNK, f.max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > f.max_bytes:
+        raise FileRefused(f"file too large (grew past the limit of {f.max_bytes} bytes after the scan)")
+    return b"".join(chunks)
 
 
 @dataclass

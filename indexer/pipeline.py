@@ -17,7 +17,7 @@ from common.dates import DateFormatError, PubDate
 from common.documents import Article, FileState, article_fields
 from common.schema import PreAnalyzed, build_schema
 from indexer import dates, source, textclean
-from indexer.corpus import CorpusFile, Skip
+from indexer.corpus import CorpusFile, FileRefused, Skip, read_corpus_file
 from indexer.decode import DecodeError, decode_bytes
 
 TITLE_MAX = 300
@@ -69,8 +69,8 @@ def group_key(rel: str, manifest: dict) -> str:
 
 
 def read_text(job: Job) -> tuple[str, str]:
-    """(text, file_hash) of a job's file; raises OSError or DecodeError."""
-    data = job.file.abs.read_bytes()
+    """(text, file_hash) of a job's file; raises OSError, FileRefused or DecodeError."""
+    data = read_corpus_file(job.file)
     text, _encoding = decode_bytes(data, html=job.file.kind == "html")
     return text, hashlib.sha1(data).hexdigest()
 
@@ -86,7 +86,7 @@ def process_file(job: Job) -> Result:
     state = FileState(job.file.rel, job.file.size, job.file.mtime_ns, "", job.meta_hash)
     try:
         text, state.file_hash = read_text(job)
-    except DecodeError as exc:
+    except (DecodeError, FileRefused) as exc:
         return Result(job, state, skip=Skip(job.file.rel, str(exc)))
     except OSError as exc:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot read file: {exc.strerror or exc}"))

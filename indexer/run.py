@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
+import signal
+import sys
 import threading
 import time
 from itertools import islice
@@ -23,7 +26,9 @@ from common.documents import FileState, duplicate_fields, fields_from_stored, sk
 from common.layout import LAST_RUN, IndexUnavailable, write_json_atomic
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
 from indexer.codec import WriterCodec
-from indexer.corpus import DEFAULT_MAX_BYTES, CorpusFile, Manifest, Skip, load_manifest, scan_corpus
+from indexer.corpus import (
+    DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Skip, load_manifest, read_corpus_file, scan_corpus,
+)
 from indexer.furniture import FurnitureStats
 from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
 from indexer.store import (
@@ -215,7 +220,7 @@ class _Writer:
                 self._forget(st.content_hash, st.id)
         jobs = self._skip_touched(diff.jobs)
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(max(1, self.opts.workers)) as pool:
+        with ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             try:
                 self._write_batches(pool, jobs, removed_ids)
                 self._promote_orphans(pool)
@@ -290,8 +295,8 @@ class _Writer:
                 todo.append((job, old))
                 continue
             try:
-                file_hash = hashlib.sha1(job.file.abs.read_bytes()).hexdigest()
-            except OSError:
+                file_hash = hashlib.sha1(read_corpus_file(job.file)).hexdigest()
+            except (OSError, FileRefused):
                 todo.append((job, old))
                 continue
             if file_hash == old.file_hash:
@@ -412,13 +417,30 @@ class _Writer:
             st = self.states.get(stored["path"])
             if st is None:
                 continue
-            f = CorpusFile(stored["path"], self.corpus / stored["path"], st.size, st.mtime_ns)
+            f = CorpusFile(stored["path"], self.corpus / stored["path"], st.size, st.mtime_ns, self.opts.max_bytes)
             jobs.append((Job(f, stored["id"], self.manifest.entry(f.rel), st.meta_hash), st))
         if not jobs:
             return
         with _writer(self.ix) as writer:
             for result, old in self._process(pool, jobs):
                 self._write(writer, result, old, count=False)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: the kernel kills this worker when the run's process dies.
+
+    Without it a SIGKILLed run left workers cleaning (or blocked) for as long as their
+    file took, holding memory and, with the old flock, the index lock.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the run died before prctl took effect
+        os._exit(1)
 
 
 class _Window:

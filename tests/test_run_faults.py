@@ -140,3 +140,97 @@ def test_a_first_build_stopped_before_its_first_commit_publishes_nothing(tmp_pat
     assert version is None or open_live_index(index).doc_count() > 0
     run_indexer(corpus, index)
     assert open_live_index(index).doc_count() == len(list(SEEDS.glob("*.txt")))
+
+
+# ----------------------------------------------------------------- item 5: lock and workers
+
+def date_phrase_text(n_bytes: int) -> str:
+    """A headline, then distinct labelled date phrases that dateparser rejects (31 June...)."""
+    bad = [("February", 30), ("February", 31), ("April", 31), ("June", 31), ("September", 31), ("November", 31)]
+    labels = ["Published", "Posted", "Dated", "Updated", "Modified", "Publication date"]
+    lines, size, i = ["Harbour dates\n\n"], 0, 0
+    while size < n_bytes:
+        month, day = bad[i % len(bad)]
+        line = f"{labels[i // 6 % 6]} {day} {month} {1900 + i // 36 % 200} note {i}.\n"
+        lines.append(line)
+        size += len(line)
+        i += 1
+    return "".join(lines)
+
+
+def _process_in_child(job: Job, out) -> None:
+    out.put(process_file(job).skip)
+
+
+def test_a_fifo_swapped_in_after_the_scan_is_refused_without_blocking(tmp_path):
+    import multiprocessing
+    import os
+
+    path = tmp_path / "swapped.txt"
+    path.write_text(story("Swapped"), "utf-8")
+    st = path.stat()
+    job = Job(CorpusFile("swapped.txt", path, st.st_size, st.st_mtime_ns), "0" * 16)
+    path.unlink()
+    os.mkfifo(path)  # after the scan: the file is now a FIFO nobody writes to
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_process_in_child, args=(job, out))
+    child.start()
+    child.join(timeout=20)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("reading a FIFO blocked the worker")
+    assert out.get(timeout=5).reason.startswith("not a regular file")
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(c) for c in (task / "children").read_text().split()]
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_run_kills_its_workers_and_frees_the_lock(tmp_path):
+    """Workers busy with a slow file when the run is killed: they die with it, and the
+    next run takes the index instead of exiting 75 for as long as they live."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "aaa-slow.txt").write_text(date_phrase_text(2_000_000), "utf-8")
+    (corpus / "aab-slow.txt").write_text(date_phrase_text(2_000_001), "utf-8")
+    index = tmp_path / "index"
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index),
+                             "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while len(_children(proc.pid)) < 2 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(4.0)  # past the furniture pass: the workers are cleaning the slow files now
+    workers = _children(proc.pid)
+    assert proc.poll() is None and workers, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.time() + 10
+    while any(_alive(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers), "orphaned workers outlived the run"
+    nxt = run_indexer(corpus, index, "--max-bytes", "100000", check=False)
+    assert nxt.returncode == 0, nxt.stderr
+
+
+def test_the_lock_excludes_a_second_run_in_the_same_process(tmp_path):
+    from indexer.store import IndexLocked, RunLock
+
+    with RunLock(tmp_path):
+        with pytest.raises(IndexLocked):
+            with RunLock(tmp_path):
+                pass
+    with RunLock(tmp_path):  # and it is free again after the first
+        pass
