@@ -47,6 +47,13 @@ class Skip:
 class Scan:
     files: list[CorpusFile] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    # Folders that could not be listed ("sub/", or "" for the corpus root): what they held
+    # is unknown this run, so their files count as unchanged, not as deleted.
+    unlisted: list[str] = field(default_factory=list)
+
+    def unknown(self, rel: str) -> bool:
+        """True when rel lies in a folder this scan could not list."""
+        return any(rel.startswith(prefix) for prefix in self.unlisted)
 
 
 def _inside(root: Path, target: Path) -> bool:
@@ -67,7 +74,9 @@ def _scan_dir(root: Path, path: str, prefix: str, max_bytes: int, scan: Scan) ->
     try:
         entries = sorted(os.scandir(path), key=lambda e: e.name)
     except OSError as exc:
-        scan.skipped.append(Skip(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc}"))
+        scan.skipped.append(Skip(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc} "
+                                 "(its indexed files are kept)"))
+        scan.unlisted.append(prefix)
         return
     for entry in entries:
         name = entry.name

@@ -23,11 +23,11 @@ from pathlib import Path
 from whoosh.index import Index
 
 from common.documents import FileState, duplicate_fields, fields_from_stored, skipped_fields
-from common.layout import LAST_RUN, IndexUnavailable, write_json_atomic
+from common.layout import LAST_RUN, IndexUnavailable, open_live_index, write_json_atomic
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
 from indexer.codec import WriterCodec
 from indexer.corpus import (
-    DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Skip, load_manifest, read_corpus_file, scan_corpus,
+    DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Scan, Skip, load_manifest, read_corpus_file, scan_corpus,
 )
 from indexer.furniture import FurnitureStats
 from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
@@ -58,6 +58,20 @@ class FatalError(RuntimeError):
     """The run cannot proceed; the message says what to do. The live index is unchanged."""
 
 
+class MassDeleteRefused(FatalError):
+    """The run would remove most of the indexed files (see _check_removals); nothing changed."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.summary: Summary | None = None  # set by run_indexer, for the --json output
+
+
+# A run may not remove this share of the indexed files, nor at least MASS_DELETE_MIN of
+# them, without --allow-mass-delete (a few files in a small archive can always go).
+MASS_DELETE_SHARE = 0.5
+MASS_DELETE_MIN = 5
+
+
 @dataclass
 class RunOptions:
     corpus: Path
@@ -66,6 +80,7 @@ class RunOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     batch_size: int = 1000
     workers: int = 2
+    allow_mass_delete: bool = False
     progress: Callable[[int, int], None] | None = None
     log: Callable[[str], None] | None = None
 
@@ -80,6 +95,8 @@ class Summary:
     skipped: int = 0
     skipped_files: list[dict] = field(default_factory=list)
     rebuild: bool = False
+    refused: str | None = None  # "mass_delete" when the run was refused (nothing changed)
+    would_remove: int = 0
     corpus: str = ""
     index_version: str = ""
     started: str = ""
@@ -109,6 +126,10 @@ def run_indexer(opts: RunOptions) -> Summary:
     try:
         with RunLock(index_dir):
             _locked_run(opts, corpus, index_dir, summary)
+    except MassDeleteRefused as exc:
+        summary.seconds, summary.finished = round(time.time() - t0, 3), _now()
+        exc.summary = summary
+        raise
     except IndexUnavailable as exc:
         raise FatalError(str(exc)) from exc
     except OSError as exc:
@@ -151,13 +172,22 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
                 opts.log("the index was written by an older version: rebuilding it (searches "
                          "use the old one until the new one is complete)")
     if opts.rebuild:
+        # Before anything is built: a rebuild over an empty folder would swap in an empty index.
+        live_docs = _live_doc_count(index_dir)
+        _check_removals(opts, summary, live_docs - len(scan.files), live_docs)
         version, ix = new_version(index_dir)
         states: dict[str, DocState] = {}
         completed = True
     else:
         states, completed = load_states(ix, version)
     summary.index_version = version.name
-    diff = _diff(scan.files, states, manifest, summary)
+    diff = _diff(scan, states, manifest, summary)
+    if not opts.rebuild:
+        try:
+            _check_removals(opts, summary, len(diff.removed), len(states))
+        except MassDeleteRefused:
+            ix.close()
+            raise
     # A first build goes live with its first commit; a rebuild only when complete.
     publish = (lambda: make_live(index_dir, version)) if created else None
     try:
@@ -175,17 +205,42 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     ix.close()
 
 
+def _live_doc_count(index_dir: Path) -> int:
+    """Files the live index records (articles, copies, skipped files); 0 when none opens."""
+    try:
+        ix = open_live_index(index_dir, check=False)
+    except IndexUnavailable:
+        return 0
+    try:
+        return ix.doc_count()
+    finally:
+        ix.close()
+
+
+def _check_removals(opts: RunOptions, summary: Summary, removing: int, indexed: int) -> None:
+    """Refuse a run that would remove most of the archive: an unmounted or emptied corpus
+    folder looks exactly like every file deleted, and cron would publish the loss."""
+    if opts.allow_mass_delete or removing < MASS_DELETE_MIN or removing <= MASS_DELETE_SHARE * indexed:
+        return
+    summary.refused, summary.would_remove = "mass_delete", removing
+    raise MassDeleteRefused(
+        f"refusing to remove {removing} of the {indexed} indexed files: is the corpus folder "
+        f"{opts.corpus} mounted and complete? Nothing changed. If the files really are gone, "
+        "run again with --allow-mass-delete"
+    )
+
+
 @dataclass
 class _Diff:
     jobs: list[tuple[Job, DocState | None]]
     removed: list[str]  # corpus paths that are gone
 
 
-def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
+def _diff(scan: Scan, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
     """Split the scan into unchanged files, files to (re)process, and deleted files."""
     jobs = []
     seen = set()
-    for f in files:
+    for f in scan.files:
         seen.add(f.rel)
         old = states.get(f.rel)
         meta_hash = manifest.entry_hash(f.rel)
@@ -193,7 +248,14 @@ def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summa
             summary.unchanged += 1
             continue
         jobs.append((Job(f, doc_id_for(f.rel), manifest.entry(f.rel), meta_hash), old))
-    removed = [path for path in states if path not in seen]
+    removed = []
+    for path in states:
+        if path in seen:
+            continue
+        if scan.unknown(path):  # in a folder that could not be listed: kept as it was
+            summary.unchanged += 1
+        else:
+            removed.append(path)
     return _Diff(jobs, removed)
 
 

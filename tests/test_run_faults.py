@@ -234,3 +234,74 @@ def test_the_lock_excludes_a_second_run_in_the_same_process(tmp_path):
                 pass
     with RunLock(tmp_path):  # and it is free again after the first
         pass
+
+
+# ----------------------------------------------------------------- item 4: vanished corpus
+
+def _more_stories(corpus: Path, folder: str, n: int) -> None:
+    (corpus / folder).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (corpus / folder / f"story-{i}.txt").write_text(story(f"{folder.title()}{i}"), "utf-8")
+
+
+def _without_root_powers() -> list[str]:
+    """A command prefix under which permissions apply (root reads anything otherwise)."""
+    import os
+
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot make a folder unlistable")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+
+def test_an_unlistable_subfolder_keeps_its_articles(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    _more_stories(corpus, "sub", 3)
+    index = tmp_path / "index"
+    run_indexer(corpus, index)
+    (corpus / "sub").chmod(0)
+    try:
+        proc = subprocess.run([*_without_root_powers(), sys.executable, "-m", "indexer", "--corpus", str(corpus),
+                               "--index", str(index), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    finally:
+        (corpus / "sub").chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    summary = summary_of(proc)
+    assert summary["removed"] == 0
+    assert skip_reasons(summary)["sub"].startswith("cannot list folder")
+    assert {f"sub/story-{i}.txt" for i in range(3)} <= set(stored_docs(index))
+
+
+def test_a_run_over_an_empty_corpus_folder_is_refused(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index = tmp_path / "index"
+    run_indexer(corpus, index)
+    before = stored_docs(index)
+    empty = tmp_path / "unmounted"
+    empty.mkdir()
+    for mode in ((), ("--rebuild",)):
+        proc = run_indexer(empty, index, "--json", *mode, check=False)
+        assert proc.returncode == 3, proc.stderr
+        assert "--allow-mass-delete" in proc.stderr and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+        summary = summary_of(proc)
+        assert summary["refused"] == "mass_delete" and summary["removed"] == 0
+        assert summary["would_remove"] == len(before)
+        assert stored_docs(index) == before
+    forced = summary_of(run_indexer(empty, index, "--json", "--allow-mass-delete"))
+    assert forced["removed"] == len(before) and not stored_docs(index)
+
+
+def test_removing_up_to_half_of_the_files_is_an_ordinary_run(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    _more_stories(corpus, "more", 6)
+    index = tmp_path / "index"
+    run_indexer(corpus, index)
+    for i in range(5):  # 5 of 11 files
+        (corpus / "more" / f"story-{i}.txt").unlink()
+    assert summary_of(run_indexer(corpus, index, "--json"))["removed"] == 5
