@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from indexer.corpus import DEFAULT_MAX_BYTES
+from indexer.pipeline import DOC_TIME_BUDGET
 from indexer.run import FatalError, MassDeleteRefused, RunOptions, Summary, run_indexer
 from indexer.store import IndexLocked
 
@@ -31,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip files larger than this")
     p.add_argument("--batch-size", type=int, default=1000, help="files per commit")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="cleaning processes")
+    p.add_argument("--doc-timeout", type=float, default=DOC_TIME_BUDGET, metavar="SECONDS",
+                   help="skip a file that takes longer than this to clean (0: no bound)")
     p.add_argument("--allow-mass-delete", action="store_true",
                    help="let this run remove more than half of the indexed files (else refused, exit 3)")
     args = p.parse_args(argv)
@@ -40,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("no index folder: pass --index DIR or set INDEX_DIR")
     if args.max_bytes < 1 or args.batch_size < 1 or args.workers < 1:
         p.error("--max-bytes, --batch-size and --workers must be positive")
+    if not 0 <= args.doc_timeout < float("inf"):
+        p.error("--doc-timeout must be a number of seconds, 0 or more")
     return args
 
 
@@ -114,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         workers=args.workers,
         allow_mass_delete=args.allow_mass_delete,
+        doc_timeout=args.doc_timeout,
         progress=progress,
         log=lambda message: print(f"indexer: {message}", file=sys.stderr, flush=True),
     )

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +27,39 @@ from indexer.decode import DecodeError, decode_bytes
 TITLE_MAX = 300
 
 
+# Seconds one file may take to clean (a typical page takes a tenth of a second; a 4.5 MB
+# page of nested markup took trafilatura 56 s, and every later run would spend it again).
+DOC_TIME_BUDGET = 30.0
+
+
+class DocumentTimeout(Exception):
+    """A file took longer than its time budget to clean."""
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise DocumentTimeout in this thread once ``seconds`` have passed (SIGALRM).
+
+    Only in a main thread (where signals arrive: the workers, the CLI); elsewhere, and
+    with 0, no bound. The exception reaches the next Python line, so a long call into C
+    code ends first; every stage here returns to Python often.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum, _frame):
+        raise DocumentTimeout(f"cleaning took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @dataclass(frozen=True)
 class Job:
     """A file to process, with what the run knows about it."""
@@ -32,6 +69,7 @@ class Job:
     manifest: dict = field(default_factory=dict)
     meta_hash: str = ""
     furniture: frozenset[str] = frozenset()
+    time_budget: float = DOC_TIME_BUDGET  # seconds of cleaning this file may take; 0: no bound
 
 
 @dataclass
@@ -91,13 +129,14 @@ def process_file(job: Job) -> Result:
     except OSError as exc:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot read file: {exc.strerror or exc}"))
     try:
-        article = _build_article(job, text)
-        if article is None or not article.body.strip():
-            return Result(job, state, skip=Skip(job.file.rel, "no article text after cleaning"))
-        # Built here, inside the boundary, so a value the index cannot hold is this
-        # file's skip and not a failure of the writer (and of every later run).
-        return Result(job, state, article=article, postings=analyse(article),
-                      fields=article_fields(article, state))
+        with time_budget(job.time_budget):
+            article = _build_article(job, text)
+            if article is None or not article.body.strip():
+                return Result(job, state, skip=Skip(job.file.rel, "no article text after cleaning"))
+            # Built here, inside the boundary, so a value the index cannot hold is this
+            # file's skip and not a failure of the writer (and of every later run).
+            return Result(job, state, article=article, postings=analyse(article),
+                          fields=article_fields(article, state))
     except Exception as exc:  # noqa: BLE001 -- the document boundary: any stage, any type
         return Result(job, state, skip=Skip(job.file.rel, failure_reason(exc)))
 
@@ -171,8 +210,10 @@ def line_keys(job: Job) -> tuple[str, list[str]]:
     if job.file.kind != "text":
         return group_key(job.file.rel, job.manifest), []
     try:
-        text, _ = read_text(job)
-        keys = {textclean.line_key(line) for line in textclean.unwrap_lines(text) if 0 < len(line.strip()) <= 120}
+        with time_budget(job.time_budget):
+            text, _ = read_text(job)
+            keys = {textclean.line_key(line) for line in textclean.unwrap_lines(text)
+                    if 0 < len(line.strip()) <= 120}
     except Exception:  # noqa: BLE001 -- process_file reports this file's fault as its skip
         return group_key(job.file.rel, job.manifest), []
     keys.discard("")

@@ -30,7 +30,7 @@ from indexer.corpus import (
     DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Scan, Skip, load_manifest, read_corpus_file, scan_corpus,
 )
 from indexer.furniture import FurnitureStats
-from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
+from indexer.pipeline import DOC_TIME_BUDGET, Job, Result, doc_id_for, group_key, line_keys, process_file
 from indexer.store import (
     DocState,
     RunLock,
@@ -81,6 +81,7 @@ class RunOptions:
     batch_size: int = 1000
     workers: int = 2
     allow_mass_delete: bool = False
+    doc_timeout: float = DOC_TIME_BUDGET
     progress: Callable[[int, int], None] | None = None
     log: Callable[[str], None] | None = None
 
@@ -384,7 +385,8 @@ class _Writer:
 
     def _process(self, pool, batch) -> Iterator[tuple[Result, DocState | None]]:
         """Feed the corpus signal, then clean the batch in worker processes (in order)."""
-        for group, keys in pool.imap(line_keys, [job for job, _ in batch], chunksize=16):
+        bounded = [replace(job, time_budget=self.opts.doc_timeout) for job, _ in batch]
+        for group, keys in pool.imap(line_keys, bounded, chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
         furniture: dict[str, frozenset[str]] = {}
@@ -393,7 +395,7 @@ class _Writer:
             group = group_key(j.file.rel, j.manifest)
             if group not in furniture:
                 furniture[group] = self.furniture.furniture(group)
-            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group]))
+            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group], self.opts.doc_timeout))
         olds = [old for _, old in batch]
         window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
         self._windows.append(window)

@@ -70,6 +70,7 @@ def hostile(tmp_path_factory) -> Path:
     return corpus
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [(), ("--rebuild",)], ids=["first-build", "rebuild"])
 def test_each_bad_input_is_handled_and_the_run_completes(hostile, tmp_path, mode):
     index = tmp_path / "index"
@@ -109,6 +110,7 @@ def test_an_unexpected_exception_is_a_skip_naming_it(tmp_path, monkeypatch):
     assert "KeyError" in result.skip.reason
 
 
+@pytest.mark.slow
 def test_tokenizing_a_huge_text_is_not_cut_by_nltks_time_guard(monkeypatch):
     """NLTK bounds each regex call by wall-clock time (5 s); on a busy machine a 4.9 MB
     text passed it and the run failed. Tokens come in bounded pieces, each far below it."""
@@ -204,15 +206,15 @@ def test_sigkill_of_the_run_kills_its_workers_and_frees_the_lock(tmp_path):
     next run takes the index instead of exiting 75 for as long as they live."""
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
-    (corpus / "aaa-slow.txt").write_text(date_phrase_text(2_000_000), "utf-8")
-    (corpus / "aab-slow.txt").write_text(date_phrase_text(2_000_001), "utf-8")
+    for name in ("aaa-slow.html", "aab-slow.html"):  # trafilatura takes many seconds on each
+        (corpus / name).write_text(big_div_page(1_500_000).replace("Big page", name), "utf-8")
     index = tmp_path / "index"
     proc = subprocess.Popen([sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index),
                              "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while len(_children(proc.pid)) < 2 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(4.0)  # past the furniture pass: the workers are cleaning the slow files now
+    time.sleep(2.0)  # the workers are cleaning the slow pages now
     workers = _children(proc.pid)
     assert proc.poll() is None and workers, "the run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
@@ -275,6 +277,7 @@ def test_an_unlistable_subfolder_keeps_its_articles(tmp_path):
     assert {f"sub/story-{i}.txt" for i in range(3)} <= set(stored_docs(index))
 
 
+@pytest.mark.slow
 def test_a_run_over_an_empty_corpus_folder_is_refused(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
@@ -296,6 +299,7 @@ def test_a_run_over_an_empty_corpus_folder_is_refused(tmp_path):
     assert forced["removed"] == len(before) and not stored_docs(index)
 
 
+@pytest.mark.slow
 def test_removing_up_to_half_of_the_files_is_an_ordinary_run(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
@@ -305,3 +309,69 @@ def test_removing_up_to_half_of_the_files_is_an_ordinary_run(tmp_path):
     for i in range(5):  # 5 of 11 files
         (corpus / "more" / f"story-{i}.txt").unlink()
     assert summary_of(run_indexer(corpus, index, "--json"))["removed"] == 5
+
+
+# ----------------------------------------------------------------- item 6: a bound per file
+
+def _job(path: Path, rel: str, **kwargs) -> Job:
+    st = path.stat()
+    return Job(CorpusFile(rel, path, st.st_size, st.st_mtime_ns, kwargs.pop("max_bytes", 5_000_000)),
+               "0" * 16, **kwargs)
+
+
+def test_a_file_that_grew_after_the_scan_is_read_only_up_to_the_limit(tmp_path):
+    path = tmp_path / "grows.txt"
+    path.write_text(story("Grows"), "utf-8")
+    job = _job(path, "grows.txt", max_bytes=1000)  # as scanned: small
+    with path.open("a", encoding="utf-8") as fh:  # then the scraper keeps writing
+        fh.write(BODY.format("Monday", "Grows") * 100)
+    result = process_file(job)
+    assert result.article is None
+    assert result.skip.reason.startswith("file too large (grew past the limit of 1000 bytes")
+
+
+def test_date_phrases_are_parsed_a_bounded_number_of_times(monkeypatch):
+    """A text full of date phrases cost one dateparser call each (4.9 MB: 112 s)."""
+    import dateparser
+
+    from indexer import dates
+
+    calls = []
+    real = dateparser.parse
+
+    def counting(*args, **kwargs):  # a spy: the real parser runs
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dateparser, "parse", counting)
+    dates.parse_phrase.cache_clear()
+    text = date_phrase_text(200_000)
+    assert dates.date_from_text(text) is None
+    assert 0 < len(calls) <= dates.MAX_PHRASE_PARSES
+    # a dateline at the top still counts
+    assert dates.date_from_text("Published June 10th, 2019\n" + text).iso() == "2019-06-10"
+
+
+def big_div_page(n_bytes: int) -> str:
+    """Markup trafilatura is slow on (500 KB: about 7 s): rows of small divs and links."""
+    row = "<div class='c'><span>Menu</span><a href='/x'>Link text here</a></div>\n"
+    return ("<html><head><title>Big</title></head><body><article><h1>Big page</h1>"
+            + row * (n_bytes // len(row)) + "</article></body></html>")
+
+
+def test_a_page_that_takes_too_long_is_skipped_when_its_time_is_up(tmp_path):
+    path = tmp_path / "big.html"
+    path.write_text(big_div_page(1_500_000), "utf-8")
+    result = process_file(_job(path, "big.html", time_budget=1.0))
+    assert result.article is None
+    assert "DocumentTimeout" in result.skip.reason and "1 s" in result.skip.reason
+
+
+@pytest.mark.slow
+def test_the_time_budget_is_a_cli_option(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "big.html").write_text(big_div_page(1_500_000), "utf-8")
+    proc = run_indexer(corpus, tmp_path / "index", "--json", "--doc-timeout", "1", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "DocumentTimeout" in skip_reasons(summary_of(proc))["big.html"]
