@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.kill_loop import probe, snapshot
+from kill_harness import probe, snapshot
 from common.layout import LAST_RUN, check_index, current_version
 from conftest import SHARED_DATA, run_indexer
 from datasets import write_bbc_corpus
