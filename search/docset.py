@@ -35,6 +35,7 @@ from whoosh.matching import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
+from common.layout import IndexUnavailable
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE
 
 
@@ -294,11 +295,31 @@ class DocTable:
         return year, month, source, tags
 
 
-def _column(reader, name: str, n: int, default) -> list:
-    if not reader.has_column(name):
-        return [default] * n
-    values = list(reader.column_reader(name, translate=False))
-    return values if len(values) == n else (values + [default] * n)[:n]
+def column(searcher: Searcher, name: str, default) -> list:
+    """One column's value for every document (top-level numbers), read segment by segment.
+
+    Whoosh's combined column reader leaves out a segment that has no value for a column
+    (a commit of only undated articles has no date column), so its list is short and
+    every later document would take a neighbour's value. Each segment is read on its own
+    here; a segment without the column gives ``default`` for its documents.
+    """
+    out: list = []
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        n = reader.doc_count_all()
+        if offset != len(out):
+            raise IndexUnavailable(f"column {name}: segment starts at document {offset}, expected {len(out)}")
+        if not reader.has_column(name):
+            out.extend([default] * n)
+            continue
+        values = list(reader.column_reader(name, translate=False))
+        if len(values) != n:
+            raise IndexUnavailable(
+                f"column {name} holds {len(values)} values for a segment of {n} documents: "
+                "the index is damaged; run `python -m indexer --rebuild`"
+            )
+        out.extend(values)
+    return out
 
 
 def _stamp(value) -> int:
@@ -318,15 +339,15 @@ def _text(value) -> str:
     return value or ""
 
 
-def tag_labels(reader, n: int) -> dict[str, str]:
+def tag_labels(searcher: Searcher) -> dict[str, str]:
     """Tag term -> its most common spelling in the articles ("china" -> "China").
 
     The tags field is lowercased so that a filter matches any case; facets show the tag
     as the articles write it. An index written before the column existed keeps the terms.
     """
     spellings: dict[str, Counter] = {}
-    if reader.has_column("tag_labels"):
-        for value in _column(reader, "tag_labels", n, ""):
+    if "tag_labels" in searcher.schema:
+        for value in column(searcher, "tag_labels", ""):
             for label in filter(None, (t.strip() for t in _text(value).split(","))):
                 spellings.setdefault(label.lower(), Counter())[label] += 1
     return {term: counts.most_common(1)[0][0] for term, counts in spellings.items()}
@@ -347,21 +368,21 @@ def build_table(searcher: Searcher) -> DocTable:
         if fname in searcher.schema and searcher.schema[fname].scorable:
             dfl = reader.doc_field_length
             lengths[fname] = array("l", (dfl(d, fname, 1) or 0 for d in range(n)))
-    ids = [_text(v) for v in _column(reader, "id", n, "")]
-    labels = tag_labels(reader, n)
+    ids = [_text(v) for v in column(searcher, "id", "")]
+    labels = tag_labels(searcher)
     tags_of: dict[int, list[str]] = {}
     for tag, members in sorted(tag_docs.items()):
         for d in members:
             tags_of.setdefault(d, []).append(labels.get(tag, tag))
     combos: dict[tuple, int] = {}
     facet_key = array("l")
-    cols = (_column(reader, "year", n, ""), _column(reader, "month", n, ""), _column(reader, "source", n, ""))
+    cols = (column(searcher, "year", ""), column(searcher, "month", ""), column(searcher, "source", ""))
     for d, (y, m, src) in enumerate(zip(*cols)):
         combo = (_text(y), _text(m), _text(src), tuple(tags_of.get(d, ())))
         facet_key.append(combos.setdefault(combo, len(combos)))
     duplicates: dict[str, list[str]] = {}
     if "dup_of" in searcher.schema:
-        dup_of = _column(reader, "dup_of", n, "")
+        dup_of = column(searcher, "dup_of", "")
         for d in sorted(term_docs(searcher, "kind", KIND_DUPLICATE)):
             if original := _text(dup_of[d]):
                 duplicates.setdefault(original, []).append(ids[d])
@@ -370,8 +391,8 @@ def build_table(searcher: Searcher) -> DocTable:
     return DocTable(
         lengths=lengths,
         ids=ids,
-        start=[_stamp(v) for v in _column(reader, "date_start", n, None)],
-        end=[_stamp(v) for v in _column(reader, "date_end", n, None)],
+        start=[_stamp(v) for v in column(searcher, "date_start", None)],
+        end=[_stamp(v) for v in column(searcher, "date_end", None)],
         articles=articles,
         undated=articles - dated,
         tag_docs=tag_docs,

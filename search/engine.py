@@ -367,8 +367,9 @@ class SearchEngine:
             articles = len(table.articles)
             return {
                 "documents": articles,
-                "duplicates": s.doc_frequency("kind", KIND_DUPLICATE),
-                "skipped_files": s.doc_frequency("kind", KIND_SKIPPED),
+                # doc_frequency counts deleted documents until their segment merges
+                "duplicates": len(term_docs(s, "kind", KIND_DUPLICATE)),
+                "skipped_files": len(term_docs(s, "kind", KIND_SKIPPED)),
                 "undated": len(table.undated),
                 "segments": len(s.leaf_searchers()),
                 "index_size_bytes": size,
