@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Flask
 
 from common.layout import current_version
-from search.engine import SearchEngine
+from search.engine import SEARCH_BUDGET_S, SearchEngine
 
 ROOT = Path(__file__).resolve().parent
 
@@ -36,7 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     app.json.sort_keys = False  # keep the documented field order
     app.json.ensure_ascii = False
-    app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"])
+    budget = float(app.config.get("SEARCH_BUDGET_S") or SEARCH_BUDGET_S)
+    app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"], budget_s=budget)
 
     from web.api import bp as api_bp
     from web.html import bp as html_bp

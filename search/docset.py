@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import time
 import zlib
 from array import array
 from io import BytesIO
@@ -207,11 +208,54 @@ def _w3_blocks(buf: bytes, fixed, byteids) -> list | None:
 
 
 class PostingsCache:
-    """Postings read during one request (never shared between requests or searchers)."""
+    """Postings read during one request (never shared between requests or searchers).
 
-    def __init__(self, searcher: Searcher) -> None:
+    ``deadline`` (a ``time.perf_counter()`` value) bounds the request's position work:
+    past it, a phrase matches every document holding all its words (a superset, never a
+    wrong omission) and ``over_budget`` tells the caller to say so.
+    """
+
+    def __init__(self, searcher: Searcher, deadline: float | None = None) -> None:
         self.searcher = searcher
+        self.deadline = deadline
+        self.over_budget = False
         self._postings: dict[tuple[str, bytes], Postings] = {}
+        self._phrases: dict[tuple[str, tuple], set[int]] = {}
+
+    def out_of_time(self) -> bool:
+        """True once the deadline has passed (and remembers it)."""
+        if not self.over_budget and self.deadline is not None and time.perf_counter() > self.deadline:
+            self.over_budget = True
+        return self.over_budget
+
+    def phrase_docs(self, fieldname: str, words: Iterable) -> set[int]:
+        """Documents where the words occur at consecutive positions, from cached postings.
+
+        Whoosh's own phrase matcher walks span objects one document at a time and cannot
+        be stopped; this reads each word's postings once (shared with scoring and
+        snippets) and checks the deadline every ``PHRASE_CHECK_EVERY`` candidates.
+        """
+        words = tuple(words)
+        key = (fieldname, words)
+        found = self._phrases.get(key)
+        if found is not None:
+            return found
+        plist = [self.get(fieldname, w) for w in words]
+        sets = sorted((p.docset for p in plist), key=len)
+        cand = set.intersection(*sets) if sets else set()
+        found = cand if len(plist) < 2 else self._phrase_filter(fieldname, plist, cand)
+        self._phrases[key] = found
+        return found
+
+    def _phrase_filter(self, fieldname: str, plist: list[Postings], cand: set[int]) -> set[int]:
+        decode = self.searcher.schema[fieldname].format.decode_positions
+        out: set[int] = set()
+        for k, d in enumerate(sorted(cand)):
+            if k % PHRASE_CHECK_EVERY == 0 and self.out_of_time():
+                return cand
+            if consecutive([decode(p.value(d)) for p in plist]):
+                out.add(d)
+        return out
 
     def get(self, fieldname: str, text) -> Postings:
         field = self.searcher.schema[fieldname]
@@ -226,6 +270,19 @@ class PostingsCache:
         return p
 
 
+PHRASE_CHECK_EVERY = 32
+
+
+def consecutive(positions: list[list[int]]) -> bool:
+    """True when some p in positions[0] has p + i in positions[i] for every i."""
+    starts = set(positions[0])
+    for i, ps in enumerate(positions[1:], 1):
+        starts.intersection_update(p - i for p in ps)
+        if not starts:
+            return False
+    return bool(starts)
+
+
 def docs(searcher: Searcher, q: wq.Query, cache: PostingsCache | None = None) -> set[int]:
     """All document numbers matching q (postings come from cache when one is given)."""
     if isinstance(q, wq.Term):
@@ -234,6 +291,8 @@ def docs(searcher: Searcher, q: wq.Query, cache: PostingsCache | None = None) ->
         return term_docs(searcher, q.fieldname, q.text)
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return set()
+    if isinstance(q, wq.Phrase) and cache is not None and q.slop == 1 and q.fieldname in searcher.schema:
+        return cache.phrase_docs(q.fieldname, q.words)
     if isinstance(q, wq.AndMaybe):
         return docs(searcher, q.a, cache)
     if isinstance(q, wq.AndNot):

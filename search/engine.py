@@ -32,7 +32,7 @@ from common.layout import IndexUnavailable, check_index, current_version, read_l
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
-from search.query import ParsedQuery, parse_query
+from search.query import ParsedQuery, check_size, parse_query
 from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
 from search.request import SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
@@ -44,6 +44,10 @@ RELATED = 5
 MAX_ID_LEN = 512
 TIE_MARGIN = 10  # extra hits fetched so equal scores at the page edge sort by id
 POOL_IDLE = 4  # idle searchers kept open for reuse
+# Seconds of phrase matching one search may use before its phrases are matched as
+# "all of the phrase's words" (the response says deadline_exceeded); create_app's
+# SEARCH_BUDGET_S overrides it.
+SEARCH_BUDGET_S = 2.0
 
 
 def _ms(t0: float) -> float:
@@ -82,9 +86,11 @@ def valid_id(doc_id: str) -> bool:
 class SearchEngine:
     """Answers searches, article look-ups, stats and health checks over INDEX_DIR."""
 
-    def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT) -> None:
+    def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT,
+                 budget_s: float = SEARCH_BUDGET_S) -> None:
         self.index_dir = Path(index_dir)
         self.params = params
+        self.budget_s = budget_s  # position work per search (see PostingsCache.deadline)
         self._pool: list[tuple[Path, Searcher]] = []  # idle (version, searcher), LIFO
         self._pool_lock = threading.Lock()
         # Searchers hold open index files: close them when the engine goes away.
@@ -166,9 +172,10 @@ class SearchEngine:
         """Ranked, filtered, faceted, highlighted results for one request."""
         t0 = time.perf_counter()
         parsed = parse_query(req.q)
+        check_size(parsed)
         with self.searcher() as (s, state):
             table = self._tables.get(s)
-            cache = PostingsCache(s)
+            cache = PostingsCache(s, deadline=time.perf_counter() + self.budget_s)
             built = build_query(parsed, s.reader(), "all", self.params)
             matched = docs(s, built.match, cache) & table.articles
             fallback = None
@@ -205,6 +212,7 @@ class SearchEngine:
                 syntax_error=parsed.syntax_error,
                 undated_hidden=undated_hidden,
                 ignored_words=list(parsed.dropped_stopwords),
+                deadline_exceeded=cache.over_budget,
             )
 
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
