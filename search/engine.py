@@ -48,6 +48,11 @@ POOL_IDLE = 4  # idle searchers kept open for reuse
 # "all of the phrase's words" (the response says deadline_exceeded); create_app's
 # SEARCH_BUDGET_S overrides it.
 SEARCH_BUDGET_S = 2.0
+HEAVY_SLOTS = 2  # phrase/prefix searches at once (the machine has two cores)
+
+
+class SearchBusy(RuntimeError):
+    """Every slot for heavy searches is taken; the client should retry shortly (503)."""
 
 
 def _ms(t0: float) -> float:
@@ -87,10 +92,11 @@ class SearchEngine:
     """Answers searches, article look-ups, stats and health checks over INDEX_DIR."""
 
     def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT,
-                 budget_s: float = SEARCH_BUDGET_S) -> None:
+                 budget_s: float = SEARCH_BUDGET_S, heavy_slots: int = HEAVY_SLOTS) -> None:
         self.index_dir = Path(index_dir)
         self.params = params
         self.budget_s = budget_s  # position work per search (see PostingsCache.deadline)
+        self._heavy = threading.BoundedSemaphore(heavy_slots)
         self._pool: list[tuple[Path, Searcher]] = []  # idle (version, searcher), LIFO
         self._pool_lock = threading.Lock()
         # Searchers hold open index files: close them when the engine goes away.
@@ -173,7 +179,7 @@ class SearchEngine:
         t0 = time.perf_counter()
         parsed = parse_query(req.q)
         check_size(parsed)
-        with self.searcher() as (s, state):
+        with self._slot(parsed), self.searcher() as (s, state):
             table = self._tables.get(s)
             cache = PostingsCache(s, deadline=time.perf_counter() + self.budget_s)
             built = build_query(parsed, s.reader(), "all", self.params)
@@ -214,6 +220,21 @@ class SearchEngine:
                 ignored_words=list(parsed.dropped_stopwords),
                 deadline_exceeded=cache.over_budget,
             )
+
+    @contextmanager
+    def _slot(self, parsed: ParsedQuery) -> Iterator[None]:
+        """Searches with position work (phrases) or many terms (prefixes) take one of a few
+        slots, or are refused at once (SearchBusy, a 503): waiting would hold a server
+        thread, and cheap searches must keep being served while heavy ones pile up."""
+        if not any(c.kind in ("phrase", "prefix") for c in parsed.clauses):
+            yield
+            return
+        if not self._heavy.acquire(blocking=False):
+            raise SearchBusy("too many phrase searches are running; try again in a moment")
+        try:
+            yield
+        finally:
+            self._heavy.release()
 
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
         out = matched
