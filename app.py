@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Flask
 
 from common.layout import current_version
-from search.engine import SearchEngine
+from search.engine import HEAVY_SLOTS, SEARCH_BUDGET_S, SearchEngine
 
 ROOT = Path(__file__).resolve().parent
 
@@ -26,7 +26,8 @@ MAX_HEADERS = 32 * 1024
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; config keys INDEX_DIR (required to search) and CORPUS_DIR."""
+    """Build the app; config keys INDEX_DIR (required to search), CORPUS_DIR, BASE_URL,
+    SEARCH_BUDGET_S and HEAVY_SLOTS (see README, Serving)."""
     app = Flask(__name__)
     # "//" in a path is an odd id, not a typo to redirect: answer 404, never a 308.
     app.url_map.merge_slashes = False
@@ -36,7 +37,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     app.json.sort_keys = False  # keep the documented field order
     app.json.ensure_ascii = False
-    app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"])
+    app.extensions["search_engine"] = SearchEngine(
+        app.config["INDEX_DIR"],
+        budget_s=float(app.config.get("SEARCH_BUDGET_S", SEARCH_BUDGET_S)),
+        heavy_slots=int(app.config.get("HEAVY_SLOTS", HEAVY_SLOTS)),
+    )
 
     from web.api import bp as api_bp
     from web.html import bp as html_bp

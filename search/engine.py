@@ -32,7 +32,7 @@ from common.layout import IndexUnavailable, check_index, current_version, read_l
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
-from search.query import ParsedQuery, parse_query
+from search.query import ParsedQuery, check_size, parse_query
 from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
 from search.request import SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
@@ -44,6 +44,15 @@ RELATED = 5
 MAX_ID_LEN = 512
 TIE_MARGIN = 10  # extra hits fetched so equal scores at the page edge sort by id
 POOL_IDLE = 4  # idle searchers kept open for reuse
+# Seconds of phrase matching one search may use before its phrases are matched as
+# "all of the phrase's words" (the response says deadline_exceeded); create_app's
+# SEARCH_BUDGET_S overrides it.
+SEARCH_BUDGET_S = 2.0
+HEAVY_SLOTS = 2  # phrase/prefix searches at once (the machine has two cores)
+
+
+class SearchBusy(RuntimeError):
+    """Every slot for heavy searches is taken; the client should retry shortly (503)."""
 
 
 def _ms(t0: float) -> float:
@@ -82,9 +91,12 @@ def valid_id(doc_id: str) -> bool:
 class SearchEngine:
     """Answers searches, article look-ups, stats and health checks over INDEX_DIR."""
 
-    def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT) -> None:
+    def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT,
+                 budget_s: float = SEARCH_BUDGET_S, heavy_slots: int = HEAVY_SLOTS) -> None:
         self.index_dir = Path(index_dir)
         self.params = params
+        self.budget_s = budget_s  # position work per search (see PostingsCache.deadline)
+        self._heavy = threading.BoundedSemaphore(heavy_slots)
         self._pool: list[tuple[Path, Searcher]] = []  # idle (version, searcher), LIFO
         self._pool_lock = threading.Lock()
         # Searchers hold open index files: close them when the engine goes away.
@@ -166,9 +178,10 @@ class SearchEngine:
         """Ranked, filtered, faceted, highlighted results for one request."""
         t0 = time.perf_counter()
         parsed = parse_query(req.q)
-        with self.searcher() as (s, state):
+        check_size(parsed)
+        with self._slot(parsed), self.searcher() as (s, state):
             table = self._tables.get(s)
-            cache = PostingsCache(s)
+            cache = PostingsCache(s, deadline=time.perf_counter() + self.budget_s)
             built = build_query(parsed, s.reader(), "all", self.params)
             matched = docs(s, built.match, cache) & table.articles
             fallback = None
@@ -205,7 +218,23 @@ class SearchEngine:
                 syntax_error=parsed.syntax_error,
                 undated_hidden=undated_hidden,
                 ignored_words=list(parsed.dropped_stopwords),
+                deadline_exceeded=cache.over_budget,
             )
+
+    @contextmanager
+    def _slot(self, parsed: ParsedQuery) -> Iterator[None]:
+        """Searches with position work (phrases) or many terms (prefixes) take one of a few
+        slots, or are refused at once (SearchBusy, a 503): waiting would hold a server
+        thread, and cheap searches must keep being served while heavy ones pile up."""
+        if not any(c.kind in ("phrase", "prefix") for c in parsed.clauses):
+            yield
+            return
+        if not self._heavy.acquire(blocking=False):
+            raise SearchBusy("too many phrase searches are running; try again in a moment")
+        try:
+            yield
+        finally:
+            self._heavy.release()
 
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
         out = matched
@@ -367,8 +396,9 @@ class SearchEngine:
             articles = len(table.articles)
             return {
                 "documents": articles,
-                "duplicates": s.doc_frequency("kind", KIND_DUPLICATE),
-                "skipped_files": s.doc_frequency("kind", KIND_SKIPPED),
+                # doc_frequency counts deleted documents until their segment merges
+                "duplicates": len(term_docs(s, "kind", KIND_DUPLICATE)),
+                "skipped_files": len(term_docs(s, "kind", KIND_SKIPPED)),
                 "undated": len(table.undated),
                 "segments": len(s.leaf_searchers()),
                 "index_size_bytes": size,
