@@ -52,7 +52,9 @@ def time_budget(seconds: float) -> Iterator[None]:
         raise DocumentTimeout(f"cleaning took longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Then again every quarter second: an exception raised while Python runs a garbage
+    # collector callback or a __del__ is printed and dropped, so one alarm is not enough.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
     try:
         yield
     finally:
