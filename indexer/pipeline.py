@@ -130,6 +130,8 @@ def process_file(job: Job) -> Result:
         return Result(job, state, skip=Skip(job.file.rel, str(exc)))
     except OSError as exc:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot read file: {exc.strerror or exc}"))
+    except Exception as exc:  # noqa: BLE001 -- the document boundary (see below)
+        return Result(job, state, skip=Skip(job.file.rel, failure_reason(exc)))
     try:
         with time_budget(job.time_budget):
             article = _build_article(job, text)
