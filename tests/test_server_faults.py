@@ -65,25 +65,33 @@ def test_from_year_9999_finds_nothing(client):
 # -- item 8: a 2.2 MB article ---------------------------------------------------------------------
 
 
+CLOVE = ("The clove harvest in Zanzibar fell sharply this season, growers said, and prices of cloves "
+         "rose at the Pemba auctions, where spice traders from the mainland bid for the dried buds.")
+
+
 @pytest.fixture(scope="module")
-def big_index(tmp_path_factory) -> tuple[Path, str]:
-    """(INDEX_DIR, id) of the seeds plus a 2.2 MB page made of the seeds' own text."""
+def big_index(tmp_path_factory) -> tuple[Path, str, str]:
+    """(INDEX_DIR, big id, clove id): seeds, a short clove report and a 2.5 MB page that
+    opens with the seeds' text (25 kB) and goes on with 2.2 MB of clove reports."""
     corpus = tmp_path_factory.mktemp("big-corpus") / "corpus"
     shutil.copytree(SEEDS, corpus)
+    (corpus / "zz_clove.txt").write_text(f"Zanzibar clove harvest report\n\n{CLOVE}\n", "utf-8")
     text = "\n\n".join(p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt")))
-    parts = [f"Part {i}.\n\n{text}" for i in range(2_200_000 // len(text) + 1)]
-    (corpus / "big.txt").write_text("The big archive page\n\n" + "\n\n".join(parts), "utf-8")
-    assert (corpus / "big.txt").stat().st_size > 2_200_000
+    head = "\n\n".join(f"Part {i}.\n\n{text}" for i in range(25_000 // len(text) + 1))
+    tail = "\n\n".join(f"Report {i} from Pemba. {CLOVE}" for i in range(2_200_000 // len(CLOVE)))
+    (corpus / "big.txt").write_text(f"The big archive page\n\n{head}\n\n{tail}\n", "utf-8")
     index = tmp_path_factory.mktemp("big-index")
     run_indexer(corpus, index, "--quiet")
     client = create_app({"INDEX_DIR": str(index)}).test_client()
-    hits = client.get("/api/search?q=&size=20").get_json()["hits"]
-    return index, next(h["id"] for h in hits if h["path"] == "big.txt")
+    ids = {h["path"]: h["id"] for h in client.get("/api/search?q=&size=20").get_json()["hits"]}
+    return index, ids["big.txt"], ids["zz_clove.txt"]
 
 
 @pytest.mark.slow
 def test_four_concurrent_views_of_a_big_article(big_index):
-    index, doc_id = big_index
+    """Related articles come from the article's opening (a bounded sample of key terms):
+    before, each view re-analysed all 2.5 MB (5-10 s each here) and the tail decided."""
+    index, doc_id, clove_id = big_index
     app = create_app({"INDEX_DIR": str(index)})
     results: list = []
 
@@ -99,9 +107,10 @@ def test_four_concurrent_views_of_a_big_article(big_index):
         t.join()
     assert sorted(code for _p, code, _d in results) == [200] * 4
     art = next(d for _p, _c, d in results if d)
-    assert len(art["text"]) > 100_000
+    assert len(art["text"]) > 2_000_000
     related = [r["id"] for r in art["related"]]
-    assert related and doc_id not in related and len(related) <= 5
+    assert len(related) == 5 and doc_id not in related
+    assert clove_id not in related  # the opening is about Megvii, not cloves
 
 
 # -- item 8: damaged while serving ------------------------------------------------------------
