@@ -33,7 +33,7 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, check_size, parse_query
-from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
+from search.ranking import DEFAULT, BuiltQuery, RankingParams, build_query, expand_prefix, rank, term_text
 from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
@@ -347,10 +347,11 @@ class SearchEngine:
                 elif c.kind == "phrase":
                     marks.phrases.append([term_text(w) for w in c.words])
                 elif c.kind == "prefix":
-                    marks.terms.update(_expand_prefix(s.reader(), fieldname, c.words[0])[:50])
+                    marks.terms.update(expand_prefix(s.reader(), fieldname, c.words[0])[:50])
         return marks
 
-    def _duplicates(self, s: Searcher, table: DocTable, doc_id: str) -> list[str]:
+    @staticmethod
+    def _duplicates(table: DocTable, doc_id: str) -> list[str]:
         return list(table.duplicates.get(doc_id, ()))
 
     def _hits(self, s: Searcher, table: DocTable, page: list[tuple[int, float | None]], parsed: ParsedQuery,
@@ -374,7 +375,7 @@ class SearchEngine:
                 tags=[t for t in (f.get("tags") or "").split(",") if t],
                 score=score,
                 snippet=snippet(body, spans.get(d, [])),
-                duplicates=self._duplicates(s, table, f["id"]),
+                duplicates=self._duplicates(table, f["id"]),
             ))
         return hits
 
@@ -427,7 +428,7 @@ class SearchEngine:
                 tags=[t for t in (f.get("tags") or "").split(",") if t],
                 text=body,
                 text_html=mark_all(body, spans),
-                duplicates=self._duplicates(s, table, f["id"]),
+                duplicates=self._duplicates(table, f["id"]),
                 related=related,
                 took_ms=_ms(t0),
                 index=state,

@@ -22,8 +22,8 @@ MAX_BODY = 16 * 1024
 MAX_HEADERS = 32 * 1024
 
 
-def error_body(code: int, reason: str, detail: str) -> bytes:
-    """A waitress error (status, reason, its detail text) in the app's JSON error shape."""
+def error_body(reason: str, detail: str) -> bytes:
+    """A waitress error (its reason and detail text) in the app's JSON error shape."""
     slug = "_".join(reason.lower().split()) or "http_error"
     message = f"{reason}: {detail}".strip().rstrip(":") if detail else reason
     return json.dumps({"error": {"code": slug, "message": message, "param": None}}).encode("utf-8")
@@ -34,7 +34,7 @@ class JsonErrorTask(ErrorTask):
 
     def execute(self) -> None:
         err = self.request.error
-        body = error_body(err.code, err.reason, str(err.body or ""))
+        body = error_body(err.reason, str(err.body or ""))
         self.status = f"{err.code} {err.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.response_headers.extend(HEADERS.items())
