@@ -496,16 +496,6 @@ def stamp_of(dt) -> int:
     return datetime_to_long(dt)
 
 
-def count_by(values: list[str], docnums: Iterable[int]) -> dict[str, int]:
-    """Counts of non-empty column values over docnums."""
-    counts: dict[str, int] = {}
-    get = values.__getitem__
-    for v in map(get, docnums):
-        if v:
-            counts[v] = counts.get(v, 0) + 1
-    return counts
-
-
 def postings_values(reader, fieldname: str, term: str, docnums: list[int], kind: str) -> dict[int, list]:
     """For each of the ascending docnums that holds term: its posting value as ``kind``
     ("positions" or "characters"), skipping through the postings instead of reading all."""

@@ -33,14 +33,15 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, check_size, parse_query
-from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
-from search.request import SearchRequest
+from search.ranking import DEFAULT, BuiltQuery, RankingParams, build_query, expand_prefix, rank, term_text
+from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
 
 SUGGEST_BELOW = 3
 FACET_TOP = 20
 RELATED = 5
+RELATED_SAMPLE_CHARS = 20_000  # the start of an article that picks its related articles
 MAX_ID_LEN = 512
 TIE_MARGIN = 10  # extra hits fetched so equal scores at the page edge sort by id
 POOL_IDLE = 4  # idle searchers kept open for reuse
@@ -81,6 +82,20 @@ def open_index(version: Path):
     cache keeps them warm and is shared by all searchers).
     """
     return FileStorage(str(version), supports_mmap=False, readonly=True).open_index()
+
+
+def public_run(last: dict | None) -> dict | None:
+    """The last run's summary without the server's absolute corpus path."""
+    if not last:
+        return last
+    corpus = last.get("corpus")
+    out = {k: v for k, v in last.items() if k != "corpus"}
+    if isinstance(corpus, str) and corpus and isinstance(out.get("skipped_files"), list):
+        out["skipped_files"] = [
+            {k: v.replace(corpus, "<corpus>") if isinstance(v, str) else v for k, v in item.items()}
+            if isinstance(item, dict) else item for item in out["skipped_files"]
+        ]
+    return out
 
 
 def valid_id(doc_id: str) -> bool:
@@ -151,18 +166,47 @@ class SearchEngine:
                     raise
                 version = latest
                 _ix, searcher = self._open(version)
+        broken = False
         try:
-            last = read_last_run(self.index_dir)
+            last = public_run(read_last_run(self.index_dir))
             if last:
                 last = {k: v for k, v in last.items() if not isinstance(v, (list, dict))}
             yield searcher, IndexState(version.name, searcher.reader().generation(), last)
+        except (RequestError, SearchBusy):
+            raise
+        except IndexUnavailable:
+            broken = True
+            raise
+        except Exception as exc:
+            # Damaged while we serve (a segment truncated after this searcher opened it):
+            # a 503 with the fix, as a fresh server gives; anything else is a real bug.
+            problem = self._problem()
+            if problem is None:
+                raise
+            broken = True
+            raise problem from exc
         finally:
-            with self._pool_lock:
-                self._pool.append((version, searcher))
-                extra = self._pool[:-POOL_IDLE] if len(self._pool) > POOL_IDLE else []
-                del self._pool[: len(extra)]
-            for _v, old in extra:
-                _quiet_close(old)
+            self._release(version, searcher, broken)
+
+    def _release(self, version: Path, searcher: Searcher, broken: bool) -> None:
+        """Back to the pool (the oldest idle ones beyond POOL_IDLE closed), or closed if broken."""
+        if broken:
+            _quiet_close(searcher)
+            return
+        with self._pool_lock:
+            self._pool.append((version, searcher))
+            extra = self._pool[:-POOL_IDLE] if len(self._pool) > POOL_IDLE else []
+            del self._pool[: len(extra)]
+        for _v, old in extra:
+            _quiet_close(old)
+
+    def _problem(self) -> IndexUnavailable | None:
+        """What is wrong with the live index on disk, or None when it checks out whole."""
+        try:
+            check_index(self.index_dir)
+        except IndexUnavailable as exc:
+            return exc
+        return None
 
     def close(self) -> None:
         """Close the idle searchers (a later request opens a new one)."""
@@ -303,10 +347,11 @@ class SearchEngine:
                 elif c.kind == "phrase":
                     marks.phrases.append([term_text(w) for w in c.words])
                 elif c.kind == "prefix":
-                    marks.terms.update(_expand_prefix(s.reader(), fieldname, c.words[0])[:50])
+                    marks.terms.update(expand_prefix(s.reader(), fieldname, c.words[0])[:50])
         return marks
 
-    def _duplicates(self, s: Searcher, table: DocTable, doc_id: str) -> list[str]:
+    @staticmethod
+    def _duplicates(table: DocTable, doc_id: str) -> list[str]:
         return list(table.duplicates.get(doc_id, ()))
 
     def _hits(self, s: Searcher, table: DocTable, page: list[tuple[int, float | None]], parsed: ParsedQuery,
@@ -330,7 +375,7 @@ class SearchEngine:
                 tags=[t for t in (f.get("tags") or "").split(",") if t],
                 score=score,
                 snippet=snippet(body, spans.get(d, [])),
-                duplicates=self._duplicates(s, table, f["id"]),
+                duplicates=self._duplicates(table, f["id"]),
             ))
         return hits
 
@@ -364,7 +409,9 @@ class SearchEngine:
                     spans = find_spans(s.reader(), "body", [d], marks)[d]
             related = []
             try:
-                similar = s.more_like(d, "body", top=RELATED, filter=table.articles)
+                # key terms from a bounded sample: re-analysing a 2 MB body took seconds
+                similar = s.more_like(d, "body", text=body[:RELATED_SAMPLE_CHARS] or None,
+                                      top=RELATED, filter=table.articles)
             except (ValueError, KeyError):  # empty body: nothing to compare
                 similar = []
             for r in similar:
@@ -381,7 +428,7 @@ class SearchEngine:
                 tags=[t for t in (f.get("tags") or "").split(",") if t],
                 text=body,
                 text_html=mark_all(body, spans),
-                duplicates=self._duplicates(s, table, f["id"]),
+                duplicates=self._duplicates(table, f["id"]),
                 related=related,
                 took_ms=_ms(t0),
                 index=state,
@@ -402,13 +449,14 @@ class SearchEngine:
                 "undated": len(table.undated),
                 "segments": len(s.leaf_searchers()),
                 "index_size_bytes": size,
-                "last_run": read_last_run(self.index_dir),
+                "last_run": public_run(read_last_run(self.index_dir)),
                 "index": state.to_dict(),
             }
 
     def health(self) -> dict:
         """Raise IndexUnavailable unless the index opens and answers a query."""
         t0 = time.perf_counter()
+        check_index(self.index_dir)  # a pooled searcher would not notice a damaged segment
         with self.searcher() as (s, state):
             n = s.doc_count()
             return {"status": "ok", "documents": n, "took_ms": _ms(t0), "index": state.to_dict()}

@@ -213,7 +213,8 @@ def _text_fields(clause: Clause) -> tuple[str, ...]:
     return (clause.field,) if clause.field else ("title", "body")
 
 
-def _expand_prefix(reader: IndexReader, fname: str, prefix: str) -> list[str]:
+def expand_prefix(reader: IndexReader, fname: str, prefix: str) -> list[str]:
+    """The index terms of a field that start with prefix (at most MAX_PREFIX_TERMS)."""
     try:
         return [
             t.decode("utf-8") if isinstance(t, bytes) else t
@@ -237,7 +238,7 @@ def clause_query(clause: Clause, reader: IndexReader, params: RankingParams) -> 
         elif clause.kind == "phrase":
             subs.append(wq.Phrase(fname, [term_text(w) for w in clause.words]))
         elif clause.kind == "prefix":
-            terms = _expand_prefix(reader, fname, clause.words[0])
+            terms = expand_prefix(reader, fname, clause.words[0])
             subs.append(wq.Or([wq.Term(fname, t) for t in terms]) if terms else wq.NullQuery)
     return subs[0] if len(subs) == 1 else wq.Or(subs)
 
