@@ -435,11 +435,14 @@ def ragged_wrapped(lines: Sequence[str]) -> bool:
 
 
 def _continues_ragged(lines: Sequence[str], i: int, base: int) -> bool:
-    """On a raggedly wrapped page, row i carries on row i-1 when the sentence does."""
+    """On a raggedly wrapped page, row i carries on row i-1 unless it starts a paragraph.
+
+    A paragraph starts after a blank line or with an indented row; a row at the margin
+    goes on with the paragraph even after a full stop (its next sentence), since a short
+    last sentence left on a row of its own would read as a furniture line.
+    """
     row, prev = lines[i], lines[i - 1]
-    if not (row.strip() and prev.strip()) or _indent(row) != base or prev.isupper():
-        return False
-    return not ends_sentence(prev)
+    return bool(row.strip() and prev.strip()) and _indent(row) == base and not prev.isupper()
 
 
 def _continues(lines: Sequence[str], i: int, base: int, width: int) -> bool:
@@ -658,7 +661,11 @@ def is_table_row(line: str) -> bool:
     """A row of a results table ("Shr one dlr vs 73 cts", "Sugar 14 16"): never a headline."""
     tokens = line.split()
     figures = sum(bool(FIGURE_RE.fullmatch(t)) for t in tokens)
-    return is_data_line(line) or (figures >= 1 and ("vs" in tokens or figures * 3 >= len(tokens)))
+    if not figures:
+        return False
+    # "vs" compares this period with the last; a row is mostly figures; a wire headline in
+    # capitals may hold two figures ("TURKEY SEES 1.5 BILLION DLR DEFICIT IN 1986").
+    return "vs" in tokens or figures * 3 >= len(tokens) or (is_data_line(line) and not line.isupper())
 
 
 def opening_headline(lines: Sequence[str]) -> str | None:
