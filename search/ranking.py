@@ -485,6 +485,7 @@ class BuiltQuery:
     match: wq.Query
     words: list[str]
     word_queries: list[tuple[str, wq.Query]] = field(default_factory=list)
+    required: int = 0  # clauses every match must have (phrases, fields, prefixes, OR groups)
 
 
 @dataclass
@@ -545,7 +546,7 @@ def relax(searcher, built: BuiltQuery, matched: set[int], params: RankingParams,
     Lucene/Elasticsearch's minimum-should-match: one ranked list where the articles with
     every word come first and the best partial matches follow, instead of all-or-nothing.
     """
-    if len(built.word_queries) < 2:
+    if len(built.word_queries) < (1 if built.required else 2):
         return matched, None
     per_word = [docs(searcher, q, cache) & matched for _w, q in built.word_queries]
     counts: dict[int, int] = {}
@@ -592,7 +593,7 @@ def build_query(
     if negatives:
         match = wq.AndNot(match, wq.Or(negatives) if len(negatives) > 1 else negatives[0])
     word_queries = list(zip((_clause_text(g[0]) for g in plain), words)) if mode == "relaxed" else []
-    return BuiltQuery(match, parsed.plain_words, word_queries)
+    return BuiltQuery(match, parsed.plain_words, word_queries, len(required))
 
 
 # -- explain: one hit's score broken down -----------------------------------------------
