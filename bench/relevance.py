@@ -463,54 +463,64 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-pools", type=int, default=DEFAULT_POOLS,
                     help=f"pools per collection, the first judged query ids (default {DEFAULT_POOLS}; 0: all)")
     ap.add_argument("--diagnostics", action="store_true")
-    ap.add_argument("--tune", action="store_true", help="grid-search RankingParams on the odd ids")
+    ap.add_argument("--tune", action="store_true",
+                    help="grid-search RankingParams on the odd ids over the indexes of an earlier run's --workdir")
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args(argv)
+    if args.tune:
+        if not args.workdir:
+            ap.error("--tune needs the --workdir of an earlier run")
+        return tune(args.workdir, args.only)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="relevance-"))
     warm_up()
     print(f"params: {DEFAULT}", file=sys.stderr)
-    results, held = [], []
+    results = []
     for name in args.only:
         c = LOADERS[name]()
         whole, pools, engines = run_collection(c, work / name, args, DEFAULT)
         results.append((c.name, f"{len(c.queries)}", whole))
         if pools:
             results.append((f"{c.name} pools", f"{len(engines['pools'])}", pools))
-        held.append((c, engines))
     print_table(results)
-    if args.tune:
-        tune(held)
 
 
 # -- tuning on the odd ids only -------------------------------------------------------------
 
 GRID = {
-    "k1": [1.2, 1.6],
+    "k1": [1.2, 1.6, 2.0],
     "title_weight": [2.0, 3.0],
+    "body_b": [0.6, 0.75],
     "prox_boost": [0.3, 0.5],
 }
 
 
-def _odd_score(c: Collection, engines, params: RankingParams) -> float:
+def _odd_scores(c: Collection, work: Path, params: RankingParams) -> list[float]:
+    """Odd-id nDCG@10 of ours on the collection and on its pools, from a run's indexes."""
     odd = split_ids(c.queries)["odd"]
-    whole = Ours(engines["whole"].engine.index_dir, params).run({q: c.queries[q] for q in odd})
-    scores = [mean(ndcg10(whole[q], c.qrels.get(q, {})) for q in odd)]
-    pool_scores = []
-    for qid, eng in engines["pools"]:
-        if int(qid) % 2:
-            run = Ours(eng.engine.index_dir, params).run({qid: c.queries[qid]})
-            pool_scores.append(ndcg10(run[qid], c.qrels.get(qid, {})))
-    if pool_scores:
-        scores.append(mean(pool_scores))
-    return mean(scores)
+    run = Ours(work / "whole" / "index", params).run({q: c.queries[q] for q in odd})
+    out = [mean(ndcg10(run[q], c.qrels.get(q, {})) for q in odd)]
+    pools = [p for p in sorted(work.glob("pool-*")) if int(p.name[5:]) % 2]
+    if pools:
+        out.append(mean(ndcg10(Ours(p / "index", params).run({p.name[5:]: c.queries[p.name[5:]]})[p.name[5:]],
+                               c.qrels.get(p.name[5:], {})) for p in pools))
+    return out
 
 
-def tune(held) -> None:
+def tune(work: Path, names: list[str]) -> None:
+    """Grid-search RankingParams on the odd query ids over the indexes a previous run left
+    in ``work`` (``--workdir``); prints the mean over collections and pool sets."""
+    colls = [(LOADERS[n](), work / n) for n in names]
     keys = list(GRID)
+    best = None
     for values in itertools.product(*GRID.values()):
         p = DEFAULT.with_(**dict(zip(keys, values)))
-        score = mean(_odd_score(c, e, p) for c, e in held)
-        print(f"tune: odd-id mean nDCG@10 {score:.4f} {dict(zip(keys, values))}", flush=True)
+        parts = [s for c, w in colls for s in _odd_scores(c, w, p)]
+        score = mean(parts)
+        if best is None or score > best[0]:
+            best = (score, p)
+        print(f"tune: odd-id mean {score:.4f} " + " ".join(f"{x:.3f}" for x in parts) + f" {dict(zip(keys, values))}",
+              flush=True)
+    print(f"best: {best[0]:.4f} {best[1]}")
 
 
 if __name__ == "__main__":
