@@ -33,7 +33,8 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, check_size, parse_query
-from search.ranking import DEFAULT, BuiltQuery, RankingParams, build_query, expand_prefix, rank, term_text
+from search.ranking import (DEFAULT, BuiltQuery, RankingParams, Relaxation, build_query, expand_prefix, explain,
+                            has_word, matching_summary, rank, relax, term_text)
 from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
@@ -226,27 +227,27 @@ class SearchEngine:
         with self._slot(parsed), self.searcher() as (s, state):
             table = self._tables.get(s)
             cache = PostingsCache(s, deadline=time.perf_counter() + self.budget_s)
-            built = build_query(parsed, s.reader(), "all", self.params)
+            built = build_query(parsed, s.reader(), "relaxed", self.params)
             matched = docs(s, built.match, cache) & table.articles
-            fallback = None
-            if not matched and parsed.can_fall_back:
-                built = build_query(parsed, s.reader(), "any", self.params)
-                matched = docs(s, built.match, cache) & table.articles
-                fallback = "any_words"
             filtered, undated_hidden = self._filter(s, table, req, matched)
+            filtered, relaxed = relax(s, built, filtered, self.params, cache)
+            fallback = "any_words" if relaxed is not None and filtered and not relaxed.all_words else None
             total = len(filtered)
             offset = (req.page - 1) * req.size
             page: list[tuple[int, float | None]] = []
+            applied: dict[int, float] | None = {} if req.explain else None
             if offset < total:
                 sort = req.sort
                 if sort == "relevance" and not parsed.has_text_clauses:
                     sort = "newest"
                 if sort == "relevance":
-                    page = self._rank(s, table, built, filtered, offset + req.size, cache)
+                    page = self._rank(s, table, built, filtered, offset + req.size, cache, relaxed, applied)
                 else:
                     page = self._by_date(table, filtered, sort, offset + req.size)
                 page = page[offset:]
-            hits = self._hits(s, table, page, parsed, cache)
+            hits = self._hits(s, table, page, parsed, cache, relaxed)
+            if applied is not None:
+                self._explain(hits, page, table, built, cache, relaxed, applied)
             suggestion = None
             if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
                 suggestion = suggest(s, parsed)
@@ -263,6 +264,7 @@ class SearchEngine:
                 undated_hidden=undated_hidden,
                 ignored_words=list(parsed.dropped_stopwords),
                 deadline_exceeded=cache.over_budget,
+                matching=matching_summary(parsed, relaxed),
             )
 
     @contextmanager
@@ -305,12 +307,24 @@ class SearchEngine:
         return out, hidden
 
     def _rank(self, s: Searcher, table: DocTable, built: BuiltQuery, allowed: set[int], need: int,
-              cache: PostingsCache) -> list[tuple[int, float | None]]:
-        top = rank(s, built, need + TIE_MARGIN, allowed, self.params, cache, table.lengths)
+              cache: PostingsCache, relaxed: Relaxation | None,
+              applied: dict[int, float] | None = None) -> list[tuple[int, float | None]]:
+        top = rank(s, built, need + TIE_MARGIN, allowed, self.params, cache, table.lengths, relaxed, applied)
         ids = table.ids
+        first = relaxed.first if relaxed is not None else None
         scored = [(d, sc) for d, sc in top if d in allowed]
-        scored.sort(key=lambda p: (-round(p[1], 9), ids[p[0]]))
+        scored.sort(key=lambda p: (first is not None and p[0] not in first, -round(p[1], 9), ids[p[0]]))
         return [(d, round(sc, 4)) for d, sc in scored[:need]]
+
+    def _explain(self, hits: list[Hit], page, table: DocTable, built: BuiltQuery, cache: PostingsCache,
+                 relaxed: Relaxation | None, applied: dict[int, float]) -> None:
+        """Attach each ranked hit's score breakdown (hits sorted by date have no score to explain)."""
+        for hit, (d, score) in zip(hits, page):
+            if score is None:
+                hit.explain = None
+                continue
+            hit.explain = explain(cache, built, d, self.params, table.lengths, relaxed, applied.get(d))
+            hit.explain["relaxation"]["missing_words"] = hit.missing_words
 
     def _by_date(self, table: DocTable, docs_: set[int], sort: str, need: int) -> list[tuple[int, float | None]]:
         start, ids, undated = table.start, table.ids, table.undated
@@ -355,9 +369,10 @@ class SearchEngine:
         return list(table.duplicates.get(doc_id, ()))
 
     def _hits(self, s: Searcher, table: DocTable, page: list[tuple[int, float | None]], parsed: ParsedQuery,
-              cache: PostingsCache | None = None) -> list[Hit]:
+              cache: PostingsCache | None = None, relaxed: Relaxation | None = None) -> list[Hit]:
         if not page:
             return []
+        cache = cache or PostingsCache(s)
         marks = self.marks(s, parsed)
         spans = find_spans(s.reader(), "body", [d for d, _ in page], marks, cache) if marks else {}
         hits = []
@@ -376,6 +391,7 @@ class SearchEngine:
                 score=score,
                 snippet=snippet(body, spans.get(d, [])),
                 duplicates=self._duplicates(table, f["id"]),
+                missing_words=relaxed.missing(d, lambda w, doc: has_word(cache, w, doc)) if relaxed else [],
             ))
         return hits
 

@@ -2,11 +2,16 @@
 
 BM25F proper: for each query word, its title and body frequencies are length-normalised
 per field, added (a title occurrence counts ``title_weight`` body occurrences) and only
-then saturated, with one Robertson/Sparck Jones idf per word:
+then saturated, with one idf per word (Lucene's form of the Robertson/Sparck Jones idf):
 
     x     = title_weight * tf_title / norm_title + tf_body / norm_body
     norm  = (1 - b_field) + b_field * len_field / avg_len_field
-    score = idf * (k1 + 1) * x / (x + k1),   idf = log((N - n + 0.5) / (n + 0.5))
+    score = idf * (k1 + 1) * x / (x + k1),   idf = log(1 + (N - n + 0.5) / (n + 0.5))
+
+The plain RSJ idf, log((N - n + 0.5) / (n + 0.5)), is 0 (or negative) for a word in half
+the articles or more: on a focused folder (a watchdog's articles about one company) every
+subject word then scored nothing and incidental rare words decided the order. Lucene's
+``1 +`` keeps every matching word's idf above 0, so a matching article never scores 0.
 
 (Whoosh's stock BM25F scores each field separately and adds the saturated scores, with
 idf = log(N / (n + 1)) + 1; both lose measurably on TIME and Cranfield.) Each field's
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from math import log
 
@@ -57,6 +62,14 @@ class RankingParams:
     prox_slop: int = 8
     prox_ordered: bool = False
     or_coord: float = 0.0  # bonus per extra matched group in OR mode (Whoosh's Or scale)
+    # Minimum-should-match relaxation (search.ranking.relax): a partial match needs at
+    # least this share of the plain words (rounded down, at least one), and its score is
+    # multiplied by (words it has / words) ** coord.
+    min_match: float = 0.0
+    coord: float = 0.0
+    # Matches with all the words rank first for queries of up to all_first_max words;
+    # longer ones (a pasted sentence) rank every match by score alone.
+    all_first_max: int = 3
 
     def weighting(self) -> scoring.WeightingModel:
         """The Whoosh weighting model for these parameters."""
@@ -71,9 +84,9 @@ DEFAULT = RankingParams()
 TEXT_FIELDS = ("title", "body")
 
 
-def rsj_idf(n_docs: int, df: int) -> float:
-    """Robertson/Sparck Jones idf, floored just above 0 (as SQLite FTS5 and Lucene do)."""
-    return max(log((n_docs - df + 0.5) / (df + 0.5)), 1e-6)
+def bm25_idf(n_docs: int, df: int) -> float:
+    """Lucene's BM25 idf: positive for any word, however common (see the module docstring)."""
+    return log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
 
 class NewsBM25F(scoring.WeightingModel):
@@ -96,7 +109,7 @@ class NewsBM25F(scoring.WeightingModel):
             df = max(parent.doc_frequency(f, text) for f in TEXT_FIELDS if f in parent.schema)
         else:
             df = parent.doc_frequency(fieldname, text)
-        return rsj_idf(parent.doc_count_all(), df)
+        return bm25_idf(parent.doc_count_all(), df)
 
     def scorer(self, searcher, fieldname, text, qf=1):
         field = searcher.schema[fieldname]
@@ -316,6 +329,17 @@ class _Unsupported(Exception):
     pass
 
 
+def field_b_scale(field, fieldname: str, params: RankingParams) -> tuple[float, float]:
+    """(b, scale) of a field: its length normalisation and what one stored occurrence is worth.
+
+    Stored weights include the schema's index-time field boost; the scale undoes it so
+    that title_weight alone says what a title occurrence is worth.
+    """
+    b = params.title_b if fieldname == "title" else params.body_b
+    scale = 1.0 / (getattr(field.format, "field_boost", 1.0) or 1.0)
+    return b, scale * (params.title_weight if fieldname == "title" else 1.0)
+
+
 def _term_parts(cache: PostingsCache, table_lengths, params: RankingParams, fieldname: str, text,
                 cand: set[int]) -> dict[int, float]:
     """x (the length-normalised, weighted frequency) of one term in one field, per candidate."""
@@ -324,10 +348,7 @@ def _term_parts(cache: PostingsCache, table_lengths, params: RankingParams, fiel
     p = cache.get(fieldname, text)
     if not p.ids:
         return {}
-    b = params.title_b if fieldname == "title" else params.body_b
-    scale = 1.0 / (getattr(field.format, "field_boost", 1.0) or 1.0)
-    if fieldname == "title":
-        scale *= params.title_weight
+    b, scale = field_b_scale(field, fieldname, params)
     avg = s.avg_field_length(fieldname) or 1
     c0, c1 = 1 - b, b / avg
     lengths = table_lengths.get(fieldname)
@@ -411,7 +432,8 @@ def _phrase_scores(q: wq.Phrase, cache: PostingsCache, lengths, params: RankingP
 
 def rank(searcher, built: "BuiltQuery", limit: int, allowed: set[int] | None = None,
          params: RankingParams = DEFAULT, cache: PostingsCache | None = None,
-         lengths: dict | None = None) -> list[tuple[int, float]]:
+         lengths: dict | None = None, relaxed: "Relaxation | None" = None,
+         applied: dict[int, float] | None = None) -> list[tuple[int, float]]:
     """Top documents by BM25F, then a proximity re-rank of the first RERANK_DEPTH.
 
     ``allowed``: the documents that may rank (None: every match). With ``cache`` the
@@ -420,21 +442,45 @@ def rank(searcher, built: "BuiltQuery", limit: int, allowed: set[int] | None = N
     boosts) use Whoosh's block-max top-N search instead, with the same scores.
     Re-ranking only the candidates keeps the proximity work bounded; a sloppy-phrase
     clause inside the query measured several times slower at 20k stories.
+    With ``relaxed``, articles with all the words come first and partial matches after,
+    scaled by their coordination factor; the list is returned in that order.
+    ``applied`` (if given) receives each re-ranked document's proximity share.
     """
     depth = max(limit, RERANK_DEPTH)
-    own_cache = cache is None
-    if own_cache:
+    if cache is None:
         cache = PostingsCache(searcher)
-    top = None
+    first = relaxed.first if relaxed is not None else None
     try:
         cand = allowed if allowed is not None else docs(searcher, built.match, cache)
         scores = _scores(built.match, cache, lengths or {}, params, cand)
-        top = heapq.nlargest(depth, scores.items(), key=lambda kv: (kv[1], -kv[0]))
+        if relaxed is not None:
+            scores = relaxed.scale(scores, params)
+        top = heapq.nlargest(depth, scores.items(),
+                             key=lambda kv: (first is None or kv[0] in first, kv[1], -kv[0]))
     except _Unsupported:
-        results = searcher.search(built.match, limit=depth, filter=allowed)
-        top = [(d, sc) for sc, d in results.top_n]
+        top = _whoosh_top(searcher, built, depth, allowed, first, relaxed, params)
     bonus = proximity(searcher.reader(), [d for d, _ in top], built.words, params, cache) if built.words else {}
-    return [(d, sc * (1.0 + params.prox_boost * bonus.get(d, 0.0))) for d, sc in top]
+    if applied is not None:
+        applied.update({d: bonus.get(d, 0.0) for d, _ in top})
+    out = [(d, sc * (1.0 + params.prox_boost * bonus.get(d, 0.0))) for d, sc in top]
+    out.sort(key=lambda p: (first is not None and p[0] not in first, -p[1], p[0]))
+    return out
+
+
+def _whoosh_top(searcher, built: "BuiltQuery", depth: int, allowed: set[int] | None,
+                first: set[int] | None, relaxed: "Relaxation | None", params: RankingParams):
+    """Whoosh's own top-N, all-words tier first (each tier searched on its own)."""
+    if first is None:
+        return [(d, sc) for sc, d in searcher.search(built.match, limit=depth, filter=allowed).top_n]
+    tiers = [first if allowed is None else first & allowed]
+    rest = (allowed if allowed is not None else docs(searcher, built.match)) - first
+    tiers.append(rest)
+    top: list[tuple[int, float]] = []
+    for tier in tiers:
+        if tier and len(top) < depth:
+            found = searcher.search(built.match, limit=depth - len(top), filter=tier).top_n
+            top.extend(relaxed.scale({d: sc for sc, d in found}, params).items())
+    return top
 
 
 RERANK_DEPTH = 100
@@ -442,24 +488,113 @@ RERANK_DEPTH = 100
 
 @dataclass
 class BuiltQuery:
-    """The Whoosh queries for one parsed query: ``match`` decides membership, ``score`` ranks."""
+    """The Whoosh queries for one parsed query.
+
+    ``match`` decides membership and scores; in "relaxed" mode it ORs the plain words
+    (each other clause stays required) and ``word_queries`` holds one query per plain
+    word, to tell the matches with all the words from the partial ones.
+    """
 
     match: wq.Query
     words: list[str]
+    word_queries: list[tuple[str, wq.Query]] = field(default_factory=list)
+    required: int = 0  # clauses every match must have (phrases, fields, prefixes, OR groups)
+
+
+@dataclass
+class Relaxation:
+    """How a relaxed query's matches split: all the words, or only some of them."""
+
+    words: list[str]  # the plain words that a partial match may lack
+    min_words: int  # the least number of them a partial match has
+    all_words: set[int]  # matches with every word (ranked first)
+    counts: dict[int, int]  # for partial matches: how many of the words each has
+    first: set[int] | None = None  # the matches ranked before all others (None: one tier)
+
+    def scale(self, scores: dict[int, float], params: RankingParams) -> dict[int, float]:
+        """Partial matches' scores times their coordination factor (words had / words)."""
+        if not params.coord or not self.words:
+            return scores
+        n, counts, full = len(self.words), self.counts, self.all_words
+        return {d: sc if d in full else sc * (counts.get(d, 0) / n) ** params.coord for d, sc in scores.items()}
+
+    def missing(self, doc: int, has_word) -> list[str]:
+        """The words a match lacks (none for an all-words match)."""
+        return [] if doc in self.all_words else [w for w in self.words if not has_word(w, doc)]
+
+
+def has_word(cache: PostingsCache, word: str, doc: int) -> bool:
+    """True when the document has the relaxable word in its title or body (each word of
+    an implicit phrase, which is close enough for saying what a hit lacks)."""
+    return all(any(doc in cache.get(f, term_text(w)).docset for f in TEXT_FIELDS) for w in word.split())
+
+
+def _clause_text(clause: Clause) -> str:
+    text = " ".join(clause.words)
+    if clause.kind == "phrase" and clause.quoted:
+        text = f'"{text}"'
+    elif clause.kind == "prefix":
+        text += "*"
+    return f"{clause.field}:{text}" if clause.field else text
+
+
+def matching_summary(parsed: ParsedQuery, relaxed: "Relaxation | None") -> dict:
+    """Which words and clauses every hit has, which words a partial match may lack."""
+    relaxable = set(relaxed.words) if relaxed is not None else set()
+    required = [" OR ".join(_clause_text(c) for c in g) for g in parsed.positive_groups
+                if not (len(g) == 1 and g[0].is_relaxable and _clause_text(g[0]) in relaxable)]
+    return {
+        "required": required,
+        "relaxed": relaxed.words if relaxed is not None else [],
+        "min_relaxed_words": relaxed.min_words if relaxed is not None else 0,
+        "all_words_total": len(relaxed.all_words) if relaxed is not None else None,
+        "excluded": [_clause_text(c) for c in parsed.negative_clauses],
+    }
+
+
+def relax(searcher, built: BuiltQuery, matched: set[int], params: RankingParams,
+          cache: PostingsCache | None = None) -> tuple[set[int], Relaxation | None]:
+    """Keep the matches with at least the minimum share of the plain words; say which have all.
+
+    Lucene/Elasticsearch's minimum-should-match: one ranked list where the articles with
+    every word come first and the best partial matches follow, instead of all-or-nothing.
+    """
+    if len(built.word_queries) < (1 if built.required else 2):
+        return matched, None
+    per_word = [docs(searcher, q, cache) & matched for _w, q in built.word_queries]
+    counts: dict[int, int] = {}
+    for found in per_word:
+        for d in found:
+            counts[d] = counts.get(d, 0) + 1
+    n = len(per_word)
+    need = max(1, int(params.min_match * n))
+    kept = {d for d in matched if counts.get(d, 0) >= need}
+    full = {d for d in kept if counts.get(d, 0) == n}
+    partial = {d: counts.get(d, 0) for d in kept if d not in full}
+    first = full if n <= params.all_first_max else None
+    return kept, Relaxation([w for w, _q in built.word_queries], need, full, partial, first)
+
+
 
 
 def build_query(
     parsed: ParsedQuery, reader: IndexReader, mode: str = "all", params: RankingParams = DEFAULT
 ) -> BuiltQuery:
-    """Whoosh queries for a parsed query; mode "all" ANDs plain words, "any" ORs them."""
+    """Whoosh queries for a parsed query; mode "all" ANDs plain words, "any" and
+    "relaxed" OR them (relaxed also keeps one query per word, see ``relax``)."""
     if parsed.is_empty:
         every = wq.Term("kind", KIND_ARTICLE)
         return BuiltQuery(every, [])
     positive = parsed.positive_groups
-    plain = [g for g in positive if len(g) == 1 and g[0].is_plain_word]
-    required = [g for g in positive if g not in plain] if mode == "any" else positive
+    if mode == "relaxed":
+        plain = parsed.relaxable_groups
+    else:
+        plain = [g for g in positive if len(g) == 1 and g[0].is_plain_word]
+    or_words = mode in ("any", "relaxed")
+    required = [g for g in positive if g not in plain] if or_words else positive
     parts = [_group_query(g, reader, params) for g in required]
-    if mode == "any" and plain:
+    words: list[wq.Query] = []
+    if or_words and plain:
         words = [_group_query(g, reader, params) for g in plain]
         parts.append(wq.Or(words, scale=params.or_coord) if params.or_coord else wq.Or(words))
     if not parts and parsed.negative_clauses:
@@ -470,4 +605,87 @@ def build_query(
     negatives = [clause_query(c, reader, params) for c in parsed.negative_clauses]
     if negatives:
         match = wq.AndNot(match, wq.Or(negatives) if len(negatives) > 1 else negatives[0])
-    return BuiltQuery(match, parsed.plain_words)
+    word_queries = list(zip((_clause_text(g[0]) for g in plain), words)) if mode == "relaxed" else []
+    return BuiltQuery(match, parsed.plain_words, word_queries, len(required))
+
+
+# -- explain: one hit's score broken down -----------------------------------------------
+
+
+def _word_explain(cache: PostingsCache, lengths, params: RankingParams, q: FieldsTerm, doc: int) -> dict:
+    """One word's BM25F part: per field tf, length, norm and x; then idf and f(x)."""
+    s = cache.searcher
+    fields, x = {}, 0.0
+    for t in q.subqueries:
+        p = cache.get(t.fieldname, t.text)
+        i = bisect_left(p.ids, doc)
+        if i >= len(p.ids) or p.ids[i] != doc:
+            continue
+        b, scale = field_b_scale(s.schema[t.fieldname], t.fieldname, params)
+        col = (lengths or {}).get(t.fieldname)
+        length = col[doc] if col is not None else s.doc_field_length(doc, t.fieldname, 1)
+        avg = s.avg_field_length(t.fieldname) or 1
+        norm = (1 - b) + b * length / avg
+        part = p.weights[i] * scale / norm
+        fields[t.fieldname] = {"tf": round(p.weights[i] * scale / (params.title_weight if t.fieldname == "title"
+                                                                    else 1.0), 4),
+                               "weight": params.title_weight if t.fieldname == "title" else 1.0,
+                               "length": length, "avg_length": round(avg, 2), "b": b,
+                               "length_norm": round(norm, 4), "x": round(part, 4)}
+        x += part
+    idf = _idf_top(s, q.subqueries[0].fieldname, q.text, params.k1) / (params.k1 + 1)
+    score = idf * (params.k1 + 1) * x / (x + params.k1) if x else 0.0
+    return {"term": q.text, "idf": round(idf, 4), "fields": fields, "x": round(x, 4), "score": round(score, 4)}
+
+
+def _leaves(q: wq.Query) -> list[wq.Query]:
+    """The scoring parts of a built query: its words and other clauses, exclusions left out."""
+    if isinstance(q, wq.AndNot):
+        return _leaves(q.a)
+    if isinstance(q, (wq.And, wq.Or)) and not isinstance(q, FieldsTerm) and any(
+            isinstance(sub, FieldsTerm) or isinstance(sub, (wq.And, wq.Or, wq.AndNot)) for sub in q.subqueries):
+        return [leaf for sub in q.subqueries for leaf in _leaves(sub)]
+    return [q]
+
+
+def _clause_score(cache: PostingsCache, lengths, params: RankingParams, q: wq.Query, doc: int) -> float:
+    try:
+        return _scores(q, cache, lengths or {}, params, {doc}).get(doc, 0.0)
+    except _Unsupported:
+        found = cache.searcher.search(q, limit=1, filter={doc}).top_n
+        return found[0][0] if found else 0.0
+
+
+def explain(cache: PostingsCache, built: BuiltQuery, doc: int, params: RankingParams, lengths=None,
+            relaxed: Relaxation | None = None, proximity_share: float | None = None) -> dict:
+    """Why a hit scored what it did: each word's BM25F part per field, the other clauses,
+    the relaxation (coordination) and the proximity boost, in the order they apply."""
+    words, clauses, total = [], [], 0.0
+    for leaf in _leaves(built.match):
+        if isinstance(leaf, FieldsTerm):
+            w = _word_explain(cache, lengths, params, leaf, doc)
+            if w["fields"]:
+                words.append(w)
+                total += w["score"]
+        else:
+            sc = _clause_score(cache, lengths, params, leaf, doc)
+            if sc:
+                clauses.append({"clause": str(leaf), "score": round(sc, 4)})
+                total += sc
+    coord = 1.0
+    if relaxed is not None and doc not in relaxed.all_words and params.coord and relaxed.words:
+        coord = (relaxed.counts.get(doc, 0) / len(relaxed.words)) ** params.coord
+    share = proximity_share or 0.0
+    return {
+        "words": words,
+        "clauses": clauses,
+        "bm25f": round(total, 4),
+        "relaxation": {
+            "all_words": relaxed is None or doc in relaxed.all_words,
+            "ranked_first": relaxed is None or relaxed.first is None or doc in relaxed.first,
+            "coord_factor": round(coord, 4),
+        },
+        "proximity": {"share": round(share, 4), "slop": params.prox_slop, "boost": params.prox_boost,
+                      "factor": round(1 + params.prox_boost * share, 4), "applied": proximity_share is not None},
+        "score": round(total * coord * (1 + params.prox_boost * share), 4),
+    }

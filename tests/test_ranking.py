@@ -11,7 +11,7 @@ from datasets import write_bbc_corpus
 from search import ranking
 from search.docset import PostingsCache, docs
 from search.query import parse_query
-from search.ranking import DEFAULT, _near, _scores, build_query, rank, rsj_idf, term_text
+from search.ranking import DEFAULT, _near, _scores, build_query, rank, bm25_idf, term_text
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def _by_hand(s, stem: str, d: int) -> float:
         tf = m.weight() / s.schema[f].format.field_boost
         norm = (1 - b) + b * s.doc_field_length(d, f, 1) / s.avg_field_length(f)
         x += w * tf / norm
-    return rsj_idf(n, df) * (p.k1 + 1) * x / (x + p.k1)
+    return bm25_idf(n, df) * (p.k1 + 1) * x / (x + p.k1)
 
 
 def test_one_word_scores_title_and_body_as_one_bm25f_term(bbc_searcher):
