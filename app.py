@@ -40,9 +40,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from web.api import bp as api_bp
     from web.html import bp as html_bp
+    from web.watch import api_bp as watch_api_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(html_bp)  # HTML pages and their error pages (web/html.py)
+    app.register_blueprint(watch_api_bp)  # CSV export, standing searches, watchlists (web/watch.py)
 
     # --- HTML front end: security headers on every response, HTML and JSON (web/security.py)
     from web.security import security_headers

@@ -22,7 +22,7 @@ from web.openapi import OPENAPI
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/api/", "/healthz", "/search.atom")
+JSON_PREFIXES = ("/api/", "/healthz", "/search.atom", "/search.csv")
 
 
 def engine() -> SearchEngine:
