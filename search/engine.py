@@ -209,6 +209,9 @@ class SearchEngine:
 
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
         out = matched
+        if req.ids is not None:
+            ids = table.ids
+            out = {d for d in out if ids[d] in req.ids}
         if req.source:
             allowed: set[int] = set()
             for v in req.source:

@@ -48,6 +48,9 @@ class SearchRequest:
     size: int = DEFAULT_SIZE
     source: tuple[str, ...] = ()
     tag: tuple[str, ...] = ()
+    # Library only (not an HTTP parameter): restrict matches to these article ids, so
+    # watch/ can evaluate a standing search against just the articles a run added.
+    ids: frozenset[str] | None = None
 
     @property
     def has_date_filter(self) -> bool:

@@ -69,3 +69,11 @@ def csv_lines(engine: SearchEngine, req: SearchRequest, first: SearchResponse) -
             return
         page += 1
         res = engine.search(replace(req, page=page, size=CHUNK))
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def safe_xml(text: str) -> str:
+    """Text without the characters XML 1.0 cannot carry (document text is untrusted)."""
+    return _NOT_XML.sub("", text)
