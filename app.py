@@ -43,10 +43,12 @@ def create_app(config: dict | None = None) -> Flask:
     from web.html import bp as html_bp
     from web import auth
     from web.watch import api_bp as watch_api_bp
+    from web.watch_pages import pages_bp as watch_pages_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(html_bp)  # HTML pages and their error pages (web/html.py)
     app.register_blueprint(watch_api_bp)  # CSV export, standing searches, watchlists (web/watch.py)
+    app.register_blueprint(watch_pages_bp)  # Watching pages (web/watch_pages.py)
     auth.setup(app)  # the operator's token, session cookie and CSRF for writes (web/auth.py)
 
     # --- HTML front end: security headers on every response, HTML and JSON (web/security.py)

@@ -48,9 +48,8 @@ def _fingerprint(value: str) -> str:
 
 def check_bearer() -> None:
     """Raise AuthError unless the request carries the operator's token."""
-    expected = token()
-    if expected is None:
-        raise AuthError(403, "read_only", f"writes are disabled: the operator has not set {ENV}")
+    check_writable()
+    expected = token() or ""
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
@@ -97,10 +96,15 @@ def check_csrf() -> None:
                            "csrf_token")
 
 
-def check_form_write() -> None:
-    """A browser write: read-only (403), then CSRF (400), then a signed-in session (403)."""
+def check_writable() -> None:
+    """Raise 403 read_only when no operator token is configured."""
     if token() is None:
         raise AuthError(403, "read_only", f"writes are disabled: the operator has not set {ENV}")
+
+
+def check_form_write() -> None:
+    """A browser write: read-only (403), then CSRF (400), then a signed-in session (403)."""
+    check_writable()
     check_csrf()
     if not signed_in():
         raise AuthError(403, "forbidden", "enter the operator's token first")
