@@ -21,7 +21,8 @@ from search.engine import SearchEngine
 ROOT = Path(__file__).resolve().parent
 
 
-MAX_BODY = 16 * 1024
+MAX_BODY = 16 * 1024  # per request; a watchlist upload allows more (web/watch.py)
+MAX_UPLOAD = 2 * 1024 * 1024
 MAX_HEADERS = 32 * 1024
 
 
@@ -87,9 +88,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     from waitress import serve
 
-    # Every route is a GET: refuse large bodies and oversized headers at the server.
+    # Refuse large bodies (only a watchlist upload may reach MAX_UPLOAD) and oversized headers.
     serve(app, host=args.host, port=args.port, threads=args.threads,
-          max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADERS)
+          max_request_body_size=MAX_UPLOAD, max_request_header_size=MAX_HEADERS)
 
 
 if __name__ == "__main__":

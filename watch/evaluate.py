@@ -15,7 +15,7 @@ from pathlib import Path
 
 from search.engine import SearchEngine
 from search.request import SearchRequest
-from watch import store, watches
+from watch import store, watches, watchlists
 from watch.store import JournalRow, Match
 
 CHUNK = 1000
@@ -36,14 +36,8 @@ class Summary:
 def searches(con) -> dict[tuple[str, int], SearchRequest]:
     """Every standing search and watchlist row, keyed as ``store.record`` expects."""
     out: dict[tuple[str, int], SearchRequest] = {("watch", w.id): w.request for w in watches.all_watches(con)}
-    out.update(_watchlist_searches(con))
+    out.update(watchlists.row_searches(con))
     return out
-
-
-def _watchlist_searches(con) -> dict[tuple[str, int], SearchRequest]:
-    from watch import watchlists  # the watchlist module builds a row's query
-
-    return watchlists.row_searches(con)
 
 
 def visible(rows: list[JournalRow], engine: SearchEngine) -> list[JournalRow]:

@@ -77,3 +77,17 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def safe_xml(text: str) -> str:
     """Text without the characters XML 1.0 cannot carry (document text is untrusted)."""
     return _NOT_XML.sub("", text)
+
+
+WATCHLIST_COLUMNS = ("row", "name", "variants", "fuzzy", "total", "first_date", "last_date", "sources", "new",
+                     "newest_ids", "newest_titles")
+
+
+def watchlist_lines(summaries) -> Iterator[str]:
+    """The watchlist as CSV, one line per row (spreadsheet-safe like the search export)."""
+    yield "\ufeff" + _line(WATCHLIST_COLUMNS)
+    for s in summaries:
+        values = (s["row"], s["name"], "; ".join(s["variants"]), s["fuzzy"], s["total"], s["first_date"],
+                  s["last_date"], "; ".join(f'{x["source"]} ({x["count"]})' for x in s["sources"]), s["new"],
+                  " ".join(m["id"] for m in s["newest"]), " | ".join(m["title"] for m in s["newest"]))
+        yield _line([safe_cell(v) for v in values])

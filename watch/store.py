@@ -43,6 +43,26 @@ MIGRATIONS = [
     CREATE INDEX matches_by_seen ON matches (watch_id, first_seen);
     CREATE TABLE seen (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, first_seen TEXT NOT NULL);
     """,
+    """
+    CREATE TABLE watchlists (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created TEXT NOT NULL,
+        seen_upto INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE watchlist_rows (
+        list_id INTEGER NOT NULL REFERENCES watchlists(id) ON DELETE CASCADE,
+        row INTEGER NOT NULL, name TEXT NOT NULL, variants TEXT NOT NULL DEFAULT '[]',
+        fuzzy INTEGER NOT NULL DEFAULT 0, q TEXT NOT NULL,
+        PRIMARY KEY (list_id, row)
+    );
+    CREATE TABLE row_matches (
+        list_id INTEGER NOT NULL REFERENCES watchlists(id) ON DELETE CASCADE,
+        row INTEGER NOT NULL, article_id TEXT NOT NULL, path TEXT, title TEXT, date TEXT,
+        first_seen TEXT NOT NULL, matched_at TEXT NOT NULL,
+        UNIQUE (list_id, row, article_id)
+    );
+    """,
 ]
 
 

@@ -14,8 +14,8 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from search.engine import SearchEngine
-from search.request import RequestError, parse_page, parse_search_request, parse_size
-from watch import export, store, watches
+from search.request import RequestError, SearchRequest, parse_page, parse_search_request, parse_size
+from watch import export, store, watches, watchlists
 from watch.store import DuplicateName
 from web import auth
 from web.api import error_response
@@ -161,3 +161,96 @@ def matches_feed(w: watches.Watch, items: list[store.Match]) -> bytes:
         fe.link(href=link, rel="alternate", type="text/html")
         fe.updated(_stamp(m.first_seen))
     return fg.atom_str(pretty=True)
+
+
+# -- watchlists -----------------------------------------------------------------------------
+
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024  # 10,000 rows of names with variants
+LIST_PAGE = 100
+
+
+def allow_upload() -> None:
+    """Let this request's body be a whole list (called before anything reads the body)."""
+    request.max_content_length = UPLOAD_MAX_BYTES
+    request.max_form_memory_size = UPLOAD_MAX_BYTES
+
+
+def upload_text() -> tuple[str, str | None]:
+    """The list's text and a default name: a multipart file, a form field or the raw body."""
+    if request.files.get("file") and request.files["file"].filename:
+        f = request.files["file"]
+        return watchlists.decode(f.read()), f.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if request.form.get("names"):
+        return request.form["names"], None
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise RequestError("empty_list", "the list has no names", "file")
+    return watchlists.decode(request.get_data()), None
+
+
+def create_list_from_request(name_raw: object) -> dict:
+    """Parse the upload, validate every row, store the list: 201 body; nothing stored on error."""
+    text, default = upload_text()
+    eng = engine()
+    rows = watchlists.parse_rows(text, lambda q: eng.search(SearchRequest(q=q, size=1, ids=frozenset())).syntax_error)
+    name = watchlists.list_name(name_raw, default or f"Watchlist {store.now()[:16].replace('T', ' ')}")
+    list_id = watchlists.create(db(), name, rows)
+    return {"id": list_id, "name": name, "rows": len(rows)}
+
+
+def list_found(list_id: int) -> dict:
+    wl = watchlists.get_list(db(), list_id)
+    if wl is None:
+        raise RequestError("not_found", "no watchlist with this id", "id")
+    return wl
+
+
+def list_rows(list_id: int, page: int, size: int) -> list[dict]:
+    """Each row's summary over the whole archive, with its new matches since last viewed."""
+    new = watchlists.new_counts(db(), list_id)
+    rows = watchlists.rows_of(db(), list_id, size, (page - 1) * size)
+    return [watchlists.summary(engine(), r, new.get(r.row, 0)) for r in rows]
+
+
+@api_bp.post("/api/watchlists")
+def create_watchlist():
+    allow_upload()
+    auth.check_bearer()
+    body = create_list_from_request(request.args.get("name") or request.form.get("name"))
+    resp = jsonify(body)
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("watch_api.get_watchlist", list_id=body["id"])
+    return resp
+
+
+@api_bp.get("/api/watchlists")
+def list_watchlists():
+    return jsonify({"watchlists": watchlists.all_lists(db())})
+
+
+@api_bp.get("/api/watchlists/<int:list_id>")
+def get_watchlist(list_id: int):
+    wl = list_found(list_id)
+    page = parse_page(request.args.get("page"))
+    size = parse_size(request.args.get("size") or str(LIST_PAGE))
+    return jsonify(wl | {"page": page, "size": size, "items": list_rows(list_id, page, size)})
+
+
+@api_bp.delete("/api/watchlists/<int:list_id>")
+def delete_watchlist(list_id: int):
+    auth.check_bearer()
+    if not watchlists.delete(db(), list_id):
+        raise RequestError("not_found", "no watchlist with this id", "id")
+    return Response(status=204)
+
+
+@api_bp.get("/api/watchlists/<int:list_id>.csv")
+def watchlist_csv(list_id: int):
+    """One line per row, streamed (each row is a search over the whole archive)."""
+    wl = list_found(list_id)
+    rows = watchlists.rows_of(db(), list_id)
+    new = watchlists.new_counts(db(), list_id)
+    eng = engine()
+    lines = export.watchlist_lines(watchlists.summary(eng, r, new.get(r.row, 0)) for r in rows)
+    resp = Response(lines, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="watchlist-{wl["id"]}.csv"'
+    return resp

@@ -9,11 +9,11 @@ from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.exceptions import NotFound
 
 from search.request import RequestError, parse_page, parse_search_request
-from watch import watches
+from watch import watches, watchlists
 from watch.store import DuplicateName
 from web import auth, present
 from web.html import FormState, error_page
-from web.watch import db, engine
+from web.watch import LIST_PAGE, allow_upload, create_list_from_request, db, engine, list_rows
 
 pages_bp = Blueprint("watch_pages", __name__)
 PAGE_SIZE = 50
@@ -50,8 +50,6 @@ def watching():
 
 
 def _lists() -> list:
-    from watch import watchlists
-
     return watchlists.all_lists(db())
 
 
@@ -129,4 +127,43 @@ def rename(watch_id: int):
 def delete(watch_id: int):
     auth.check_form_write()
     watches.delete(db(), watch_id)
+    return redirect("/watching", 303)
+
+
+@pages_bp.post("/watchlists/new")
+def new_watchlist():
+    """Upload a list (file or pasted names); on a bad list, the page says what to fix."""
+    allow_upload()
+    auth.check_writable()
+    auth.check_csrf()
+    error = _sign_in_from_form()
+    if error is None and not auth.signed_in():
+        error = "Enter the operator's token to upload watchlists."
+    if error is None:
+        try:
+            body = create_list_from_request(request.form.get("list_name"))
+            return redirect(f"/watchlists/{body['id']}", 303)
+        except DuplicateName as exc:
+            error = f"{exc}: choose another name."
+        except RequestError as exc:
+            error = exc.message
+    return render("watching.html", 400, watches=watches.all_watches(db()), lists=_lists(), error=error)
+
+
+@pages_bp.get("/watchlists/<int:list_id>")
+def watchlist_page(list_id: int):
+    """Each row's totals over the archive and its new matches; opening marks them seen."""
+    wl = watchlists.get_list(db(), list_id)
+    if wl is None:
+        raise NotFound("There is no watchlist at this address; it may have been deleted.")
+    page = parse_page(request.args.get("page"))
+    items = list_rows(list_id, page, LIST_PAGE)
+    watchlists.mark_seen(db(), list_id)
+    return render("watchlist.html", wl=wl, items=items, page=page, has_next=page * LIST_PAGE < wl["rows"])
+
+
+@pages_bp.post("/watchlists/<int:list_id>/delete")
+def delete_watchlist(list_id: int):
+    auth.check_form_write()
+    watchlists.delete(db(), list_id)
     return redirect("/watching", 303)
