@@ -183,3 +183,15 @@ def test_duplicate_names_broken_syntax_rename_delete(client):
     assert client.get(f"/api/watches/{wid}/matches").status_code == 404
     assert client.get("/api/watches/abc").status_code == 404
     assert [w["name"] for w in client.get("/api/watches").get_json()["watches"]] == ["Other"]
+
+
+def test_damaged_state_file_is_a_503_not_a_500(tmp_path, seed_index):
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index, symlinks=True)
+    (index / "state.sqlite3").write_bytes(b"this is not a database" * 100)
+    client = create_app({"INDEX_DIR": str(index), "ADMIN_TOKEN": TOKEN}).test_client()
+    r = client.get("/api/watches")
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "state_unavailable"
+    page = client.get("/watching")
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert client.get("/api/search?q=megvii").status_code == 200  # searching is unaffected

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-STATE_DB = "state.sqlite3"  # the same name as common.layout.STATE_DB
+from common.layout import STATE_DB
+
 OWNER = "watch"
 BUSY_S = 10.0
 

@@ -42,6 +42,13 @@ def close_db(_exc) -> None:
         con.close()
 
 
+@api_bp.app_errorhandler(sqlite3.Error)
+def state_unavailable(exc: sqlite3.Error):
+    current_app.logger.error("state.sqlite3: %s", exc)
+    return error_response(503, "state_unavailable", "the watch store beside the index cannot be used right now "
+                          "(busy, read-only or damaged); try again shortly")
+
+
 @api_bp.app_errorhandler(DuplicateName)
 def duplicate(exc: DuplicateName):
     return error_response(409, "duplicate_name", str(exc), "name")

@@ -5,7 +5,9 @@ JavaScript: plain forms that POST and redirect (303) to the page that shows the 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request
+import sqlite3
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.exceptions import NotFound
 
 from search.request import RequestError, parse_page, parse_search_request
@@ -29,6 +31,14 @@ def render(template: str, status: int = 200, **ctx) -> Response:
 @pages_bp.errorhandler(NotFound)
 def not_found(exc: NotFound):
     return error_page(404, "Page not found", exc.description or "There is no page at this address.")
+
+
+@pages_bp.errorhandler(sqlite3.Error)
+def state_unavailable(exc: sqlite3.Error):
+    current_app.logger.error("state.sqlite3: %s", exc)
+    return error_page(503, "Watching is not available right now",
+                      "The file that keeps standing searches cannot be used (busy, read-only or damaged). "
+                      "Please try again in a minute.")
 
 
 def _form_search() -> dict[str, list[str]]:
