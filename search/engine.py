@@ -207,6 +207,17 @@ class SearchEngine:
                 ignored_words=list(parsed.dropped_stopwords),
             )
 
+    def match_ids(self, req: SearchRequest) -> set[str]:
+        """Ids of every article ``req`` matches with all its words: no fallback, ranking,
+        facets or snippets (a standing search needs only which articles match)."""
+        parsed = parse_query(req.q)
+        with self.searcher() as (s, _state):
+            table = self._tables.get(s)
+            built = build_query(parsed, s.reader(), "all", self.params)
+            matched = docs(s, built.match, PostingsCache(s)) & table.articles
+            filtered, _hidden = self._filter(s, table, req, matched)
+            return {table.ids[d] for d in filtered}
+
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
         out = matched
         if req.ids is not None:

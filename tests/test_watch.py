@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -195,3 +196,21 @@ def test_damaged_state_file_is_a_503_not_a_500(tmp_path, seed_index):
     page = client.get("/watching")
     assert page.status_code == 503 and page.mimetype == "text/html"
     assert client.get("/api/search?q=megvii").status_code == 200  # searching is unaffected
+
+
+@pytest.mark.parametrize("args", [
+    {"q": "megvii"}, {"q": "megvii", "from": "2019-06"}, {"q": '"human rights"'}, {"q": ""},
+    {"q": "megvii huawei"}, {"q": "surveil*", "source": "Biometric Update"},
+])
+def test_match_ids_equals_the_search_and_honours_ids(seed_index, args):
+    from search.engine import SearchEngine
+    from search.request import parse_search_request
+
+    engine = SearchEngine(seed_index)
+    req = parse_search_request({**args, "size": "100"})
+    res = engine.search(req)
+    expected = set() if res.fallback else {h.id for h in res.hits}
+    assert engine.match_ids(req) == expected
+    some = frozenset(sorted(expected)[:2])
+    assert engine.match_ids(replace(req, ids=some)) == some
+    assert engine.match_ids(replace(req, ids=frozenset())) == set()

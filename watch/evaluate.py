@@ -46,12 +46,18 @@ def visible(rows: list[JournalRow], engine: SearchEngine) -> list[JournalRow]:
     return [r for r in rows if r.version == state["version"] and r.generation <= state["generation"]]
 
 
-def matches_in(engine: SearchEngine, req: SearchRequest, ids: frozenset[str]) -> list[Match]:
-    """The articles among ``ids`` that the search matches (all of its words: no fallback)."""
-    res = engine.search(replace(req, ids=ids, sort="newest", page=1, size=max(1, len(ids))))
-    if res.fallback:
-        return []  # "any of the words" is a reading aid for people, not a standing match
-    return [Match(h.id, h.path, h.title, h.date, "") for h in res.hits]
+def matches_in(engine: SearchEngine, req: SearchRequest, ids: frozenset[str]) -> set[str]:
+    """The articles among ``ids`` that the search matches with all its words ("any of the
+    words" is a reading aid for people, not a standing match)."""
+    return engine.match_ids(replace(req, ids=ids))
+
+
+def describe(engine: SearchEngine, ids: set[str]) -> dict[str, Match]:
+    """Path, title and date of the matched articles, read once per chunk."""
+    if not ids:
+        return {}
+    res = engine.search(SearchRequest(ids=frozenset(ids), sort="newest", size=len(ids)))
+    return {h.id: Match(h.id, h.path, h.title, h.date, "") for h in res.hits}
 
 
 def run(index_dir: Path, engine: SearchEngine | None = None, chunk: int = CHUNK) -> Summary:
@@ -73,8 +79,9 @@ def run(index_dir: Path, engine: SearchEngine | None = None, chunk: int = CHUNK)
             found: dict[tuple[str, int], list[Match]] = {}
             if fresh and todo:
                 ids = frozenset(fresh)
-                for key, req in todo.items():
-                    found[key] = matches_in(engine, req, ids)
+                hits = {key: matches_in(engine, req, ids) for key, req in todo.items()}
+                meta = describe(engine, set().union(*hits.values()))
+                found = {key: [meta[a] for a in sorted(got) if a in meta] for key, got in hits.items() if got}
                 summary.searches += len(todo)
             summary.articles += len(fresh)
             summary.matches += store.record(con, part, fresh, found)
