@@ -21,6 +21,7 @@ import argparse
 import gzip
 import json
 import re
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -54,11 +55,18 @@ def write(dest: Path, docs: list[dict]) -> None:
             manifest.write(json.dumps({"file": name, "date": d["date"], "source": "Reuters"}) + "\n")
 
 
-def timed(cmd: list[str]) -> tuple[float, dict]:
-    t0 = time.perf_counter()
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd: list[str]) -> tuple[float, dict, float]:
+    """Wall seconds, the JSON summary, and CPU seconds (the process and its workers):
+    on a shared machine the CPU share is the steadier figure."""
+    t0, c0 = time.perf_counter(), cpu()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     out = proc.stdout.strip().splitlines()
-    return time.perf_counter() - t0, json.loads(out[-1]) if out else {}
+    return time.perf_counter() - t0, json.loads(out[-1]) if out else {}, cpu() - c0
 
 
 def queries(base: list[dict], n: int) -> list[dict]:
@@ -120,20 +128,22 @@ def main() -> None:
     write(corpus, base)
     indexer = [sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index), "--json", "--no-watch"]
     watcher = [sys.executable, "-m", "watch", "--index", str(index), "--json"]
-    t_base, _ = timed(indexer)
+    t_base, _, _ = timed(indexer)
     timed(watcher)  # the base run's journal: evaluated before any watch exists
     qs = queries(base, args.watches)
     save_watches(index, qs)
     write(corpus, new)
-    t_run, summary = timed(indexer)
-    t_watch, ws = timed(watcher)
-    t_idle_run, _ = timed(indexer)
-    t_idle_watch, idle = timed(watcher)
+    t_run, summary, c_run = timed(indexer)
+    t_watch, ws, c_watch = timed(watcher)
+    t_idle_run, _, _ = timed(indexer)
+    t_idle_watch, idle, _ = timed(watcher)
     peer = [fts5(new, qs) for _ in range(3)]
     t_fts = statistics.median(t for t, _ in peer)
     print(f"base index: {args.base} stories in {t_base:.1f}s; {len(qs)} standing searches saved")
-    print(f"run adding {summary['added']} articles: {t_run:.2f}s (python -m indexer, process start included)")
-    print(f"evaluation (python -m watch): {t_watch:.2f}s = {t_watch / t_run:.0%} of the run; "
+    print(f"run adding {summary['added']} articles: {t_run:.2f}s wall, {c_run:.2f}s CPU "
+          "(python -m indexer, process start included)")
+    print(f"evaluation (python -m watch): {t_watch:.2f}s wall = {t_watch / t_run:.0%} of the run; "
+          f"{c_watch:.2f}s CPU = {c_watch / c_run:.0%} of the run's CPU; "
           f"{ws['searches']} searches over {ws['articles']} articles, {ws['matches']} matches, "
           f"{t_watch / max(ws['searches'], 1) * 1000:.2f} ms per search")
     print(f"run with nothing new: {t_idle_run:.2f}s; python -m watch then: {t_idle_watch:.2f}s "

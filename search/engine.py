@@ -20,7 +20,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
@@ -207,16 +207,19 @@ class SearchEngine:
                 ignored_words=list(parsed.dropped_stopwords),
             )
 
-    def match_ids(self, req: SearchRequest) -> set[str]:
-        """Ids of every article ``req`` matches with all its words: no fallback, ranking,
-        facets or snippets (a standing search needs only which articles match)."""
-        parsed = parse_query(req.q)
+    def match_ids(self, reqs: Sequence[SearchRequest]) -> list[set[str]]:
+        """For each request, the ids of every article it matches with all its words: no
+        fallback, ranking, facets or snippets. One searcher and one postings cache serve
+        them all, so many standing searches sharing words read each word's postings once."""
         with self.searcher() as (s, _state):
             table = self._tables.get(s)
-            built = build_query(parsed, s.reader(), "all", self.params)
-            matched = docs(s, built.match, PostingsCache(s)) & table.articles
-            filtered, _hidden = self._filter(s, table, req, matched)
-            return {table.ids[d] for d in filtered}
+            cache = PostingsCache(s)
+            out = []
+            for req in reqs:
+                built = build_query(parse_query(req.q), s.reader(), "all", self.params)
+                matched = docs(s, built.match, cache) & table.articles
+                out.append({table.ids[d] for d in self._filter(s, table, req, matched)[0]})
+            return out
 
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
         out = matched

@@ -46,10 +46,11 @@ def visible(rows: list[JournalRow], engine: SearchEngine) -> list[JournalRow]:
     return [r for r in rows if r.version == state["version"] and r.generation <= state["generation"]]
 
 
-def matches_in(engine: SearchEngine, req: SearchRequest, ids: frozenset[str]) -> set[str]:
-    """The articles among ``ids`` that the search matches with all its words ("any of the
-    words" is a reading aid for people, not a standing match)."""
-    return engine.match_ids(replace(req, ids=ids))
+def matches_in(engine: SearchEngine, reqs: dict, ids: frozenset[str]) -> dict:
+    """For each search, the articles among ``ids`` it matches with all its words ("any of
+    the words" is a reading aid for people, not a standing match)."""
+    keys = list(reqs)
+    return dict(zip(keys, engine.match_ids([replace(reqs[k], ids=ids) for k in keys])))
 
 
 def describe(engine: SearchEngine, ids: set[str]) -> dict[str, Match]:
@@ -79,7 +80,7 @@ def run(index_dir: Path, engine: SearchEngine | None = None, chunk: int = CHUNK)
             found: dict[tuple[str, int], list[Match]] = {}
             if fresh and todo:
                 ids = frozenset(fresh)
-                hits = {key: matches_in(engine, req, ids) for key, req in todo.items()}
+                hits = matches_in(engine, todo, ids)
                 meta = describe(engine, set().union(*hits.values()))
                 found = {key: [meta[a] for a in sorted(got) if a in meta] for key, got in hits.items() if got}
                 summary.searches += len(todo)
