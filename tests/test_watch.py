@@ -114,6 +114,7 @@ def test_watch_reports_exactly_new_matches_with_first_seen(site):
     assert client.get(f"/api/watches/{wid}").get_json()["total"] == 2
 
 
+@pytest.mark.slow
 def test_watch_matches_feed_and_seen_marking(site):
     corpus, index, client = site
     wid = client.post("/api/watches", json={"q": "clove"}, headers=AUTH).get_json()["id"]
