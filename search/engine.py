@@ -20,7 +20,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
@@ -281,9 +281,25 @@ class SearchEngine:
             yield
         finally:
             self._heavy.release()
+    def match_ids(self, reqs: Sequence[SearchRequest]) -> list[set[str]]:
+        """For each request, the ids of every article it matches with all its words: no
+        fallback, ranking, facets or snippets. One searcher and one postings cache serve
+        them all, so many standing searches sharing words read each word's postings once."""
+        with self.searcher() as (s, _state):
+            table = self._tables.get(s)
+            cache = PostingsCache(s)
+            out = []
+            for req in reqs:
+                built = build_query(parse_query(req.q), s.reader(), "all", self.params)
+                matched = docs(s, built.match, cache) & table.articles
+                out.append({table.ids[d] for d in self._filter(s, table, req, matched)[0]})
+            return out
 
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
         out = matched
+        if req.ids is not None:
+            ids = table.ids
+            out = {d for d in out if ids[d] in req.ids}
         if req.source:
             allowed: set[int] = set()
             for v in req.source:

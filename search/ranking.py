@@ -237,6 +237,15 @@ def expand_prefix(reader: IndexReader, fname: str, prefix: str) -> list[str]:
         return []
 
 
+def _expand_fuzzy(reader: IndexReader, fname: str, term: str, distance: int) -> list[str]:
+    """Index terms within ``distance`` edits of term (first letter fixed, as Whoosh's fuzzy)."""
+    try:
+        found = reader.terms_within(fname, term, distance, prefix=1)
+        return sorted(t.decode("utf-8") if isinstance(t, bytes) else t for t in found)[:MAX_PREFIX_TERMS]
+    except KeyError:
+        return []
+
+
 def clause_query(clause: Clause, reader: IndexReader, params: RankingParams) -> wq.Query:
     """The Whoosh query for one clause (ignoring its negation)."""
     if clause.kind == "filter":
@@ -252,6 +261,9 @@ def clause_query(clause: Clause, reader: IndexReader, params: RankingParams) -> 
             subs.append(wq.Phrase(fname, [term_text(w) for w in clause.words]))
         elif clause.kind == "prefix":
             terms = expand_prefix(reader, fname, clause.words[0])
+            subs.append(wq.Or([wq.Term(fname, t) for t in terms]) if terms else wq.NullQuery)
+        elif clause.kind == "fuzzy":
+            terms = _expand_fuzzy(reader, fname, term_text(clause.words[0]), clause.distance)
             subs.append(wq.Or([wq.Term(fname, t) for t in terms]) if terms else wq.NullQuery)
     return subs[0] if len(subs) == 1 else wq.Or(subs)
 
