@@ -418,6 +418,9 @@ class SearchEngine:
         t0 = time.perf_counter()
         if not valid_id(doc_id):
             return None
+        parsed = parse_query(" ".join(q.split())[:1000]) if q else None
+        if parsed is not None:
+            check_size(parsed)  # highlighting reads each term's postings: the same bounds
         with self.searcher() as (s, state):
             table = self._tables.get(s)
             found = sorted(docs(s, wq.Term("id", doc_id)))
@@ -435,8 +438,8 @@ class SearchEngine:
                 f = s.stored_fields(d)
             body = f.get("body") or ""
             spans: list = []
-            if q:
-                marks = self.marks(s, parse_query(" ".join(q.split())[:1000]))
+            if parsed is not None:
+                marks = self.marks(s, parsed)
                 if marks:
                     spans = find_spans(s.reader(), "body", [d], marks)[d]
             related = []
