@@ -33,7 +33,8 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, parse_query
-from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
+from search.ranking import (DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, expand_fuzzy, rank,
+                            term_text)
 from search.request import SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
@@ -292,6 +293,8 @@ class SearchEngine:
                     marks.phrases.append([term_text(w) for w in c.words])
                 elif c.kind == "prefix":
                     marks.terms.update(_expand_prefix(s.reader(), fieldname, c.words[0])[:50])
+                elif c.kind == "fuzzy":
+                    marks.terms.update(expand_fuzzy(s.reader(), fieldname, term_text(c.words[0]), c.distance))
         return marks
 
     def _duplicates(self, s: Searcher, table: DocTable, doc_id: str) -> list[str]:

@@ -213,3 +213,21 @@ def test_match_ids_equals_the_search_and_honours_ids(seed_index, args):
     expected = set() if res.fallback else {h.id for h in res.hits}
     some = frozenset(sorted(expected)[:2])
     assert engine.match_ids([req, replace(req, ids=some), replace(req, ids=frozenset())]) == [expected, some, set()]
+
+
+def test_fuzzy_words_are_found_and_marked(seed_index):
+    client = create_app({"INDEX_DIR": str(seed_index)}).test_client()
+    exact = client.get("/api/search?q=megvii").get_json()
+    fuzzy = client.get("/api/search?q=megvi~1").get_json()
+    assert client.get("/api/search?q=megvi").get_json()["total"] == 0
+    assert {h["id"] for h in fuzzy["hits"]} == {h["id"] for h in exact["hits"]}
+    assert all("<mark>Megvii" in h["snippet"] for h in fuzzy["hits"])
+
+
+def test_indexer_json_summary_stays_one_object_while_watching(site):
+    corpus, index, client = site
+    client.post("/api/watches", json={"q": "zanzibar"}, headers=AUTH)
+    (corpus / "z.txt").write_text(ZANZIBAR, "utf-8")
+    proc = run_indexer(corpus, index, "--json")
+    assert json.loads(proc.stdout)["added"] == 1
+    assert client.get("/api/watches").get_json()["watches"][0]["new"] == 1
