@@ -33,8 +33,8 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, check_size, parse_query
-from search.ranking import (DEFAULT, BuiltQuery, RankingParams, Relaxation, build_query, expand_prefix, explain,
-                            has_word, matching_summary, rank, relax, term_text)
+from search.ranking import (DEFAULT, BuiltQuery, RankingParams, Relaxation, build_query, expand_fuzzy, expand_prefix,
+                            explain, has_word, matching_summary, rank, relax, term_text)
 from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
@@ -227,10 +227,12 @@ class SearchEngine:
         with self._slot(parsed), self.searcher() as (s, state):
             table = self._tables.get(s)
             cache = PostingsCache(s, deadline=time.perf_counter() + self.budget_s)
-            built = build_query(parsed, s.reader(), "relaxed", self.params)
+            built = build_query(parsed, s.reader(), "all" if req.all_words else "relaxed", self.params)
             matched = docs(s, built.match, cache) & table.articles
             filtered, undated_hidden = self._filter(s, table, req, matched)
-            filtered, relaxed = relax(s, built, filtered, self.params, cache)
+            relaxed = None
+            if not req.all_words:
+                filtered, relaxed = relax(s, built, filtered, self.params, cache)
             fallback = "any_words" if relaxed is not None and filtered and not relaxed.all_words else None
             total = len(filtered)
             offset = (req.page - 1) * req.size
@@ -378,6 +380,8 @@ class SearchEngine:
                     marks.phrases.append([term_text(w) for w in c.words])
                 elif c.kind == "prefix":
                     marks.terms.update(expand_prefix(s.reader(), fieldname, c.words[0])[:50])
+                elif c.kind == "fuzzy":
+                    marks.terms.update(expand_fuzzy(s.reader(), fieldname, term_text(c.words[0]), c.distance))
         return marks
 
     @staticmethod

@@ -237,7 +237,7 @@ def expand_prefix(reader: IndexReader, fname: str, prefix: str) -> list[str]:
         return []
 
 
-def _expand_fuzzy(reader: IndexReader, fname: str, term: str, distance: int) -> list[str]:
+def expand_fuzzy(reader: IndexReader, fname: str, term: str, distance: int) -> list[str]:
     """Index terms within ``distance`` edits of term (first letter fixed, as Whoosh's fuzzy)."""
     try:
         found = reader.terms_within(fname, term, distance, prefix=1)
@@ -263,7 +263,7 @@ def clause_query(clause: Clause, reader: IndexReader, params: RankingParams) -> 
             terms = expand_prefix(reader, fname, clause.words[0])
             subs.append(wq.Or([wq.Term(fname, t) for t in terms]) if terms else wq.NullQuery)
         elif clause.kind == "fuzzy":
-            terms = _expand_fuzzy(reader, fname, term_text(clause.words[0]), clause.distance)
+            terms = expand_fuzzy(reader, fname, term_text(clause.words[0]), clause.distance)
             subs.append(wq.Or([wq.Term(fname, t) for t in terms]) if terms else wq.NullQuery)
     return subs[0] if len(subs) == 1 else wq.Or(subs)
 

@@ -52,6 +52,9 @@ class SearchRequest:
     # Library only (not an HTTP parameter): restrict matches to these article ids, so
     # watch/ can evaluate a standing search against just the articles a run added.
     ids: frozenset[str] | None = None
+    # Library only: every plain word required, no partial matches (watchlists count
+    # articles that name all the words; the API ranks partial matches after them).
+    all_words: bool = False
 
     @property
     def has_date_filter(self) -> bool:

@@ -215,3 +215,36 @@ def test_match_ids_equals_the_search_and_honours_ids(seed_index, args):
     expected = {h.id for h in res.hits if not h.missing_words}
     some = frozenset(sorted(expected)[:2])
     assert engine.match_ids([req, replace(req, ids=some), replace(req, ids=frozenset())]) == [expected, some, set()]
+
+
+def test_fuzzy_words_are_found_and_marked(seed_index):
+    client = create_app({"INDEX_DIR": str(seed_index)}).test_client()
+    exact = client.get("/api/search?q=megvii").get_json()
+    fuzzy = client.get("/api/search?q=megvi~1").get_json()
+    assert client.get("/api/search?q=megvi").get_json()["total"] == 0
+    assert {h["id"] for h in fuzzy["hits"]} == {h["id"] for h in exact["hits"]}
+    assert all("<mark>Megvii" in h["snippet"] for h in fuzzy["hits"])
+
+
+def test_indexer_json_summary_stays_one_object_while_watching(site):
+    corpus, index, client = site
+    client.post("/api/watches", json={"q": "zanzibar"}, headers=AUTH)
+    (corpus / "z.txt").write_text(ZANZIBAR, "utf-8")
+    proc = run_indexer(corpus, index, "--json")
+    assert json.loads(proc.stdout)["added"] == 1
+    assert client.get("/api/watches").get_json()["watches"][0]["new"] == 1
+
+
+def test_all_words_request_keeps_only_articles_with_every_word(seed_index):
+    """A watchlist row or standing search counts articles naming all its words; the API's
+    default ranks partial matches after those (minimum-should-match)."""
+    from search.engine import SearchEngine
+    from search.request import SearchRequest
+
+    engine = SearchEngine(seed_index)
+    relaxed = engine.search(SearchRequest(q="megvii huawei", size=50))
+    strict = engine.search(SearchRequest(q="megvii huawei", size=50, all_words=True))
+    partial = {h.id for h in relaxed.hits if h.missing_words}
+    assert partial, "the seeds should hold an article with only one of the words"
+    assert {h.id for h in strict.hits} == {h.id for h in relaxed.hits} - partial
+    assert strict.total == relaxed.total - len(partial)

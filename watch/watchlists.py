@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from search.engine import SearchEngine
@@ -204,12 +204,10 @@ def row_searches(con: sqlite3.Connection) -> dict[tuple[str, int], SearchRequest
 
 def summary(engine: SearchEngine, row: Row, new: int = 0) -> dict:
     """Totals over the whole archive: count, first and last date, top sources, newest matches."""
-    res = engine.search(SearchRequest(q=row.q, sort="newest", size=NEWEST))
-    if res.fallback:  # not all words anywhere: no match, as for standing searches
-        res = replace(res, total=0, hits=[], facets={})
+    res = engine.search(SearchRequest(q=row.q, sort="newest", size=NEWEST, all_words=True))
     first = None
     if res.total:
-        oldest = engine.search(SearchRequest(q=row.q, sort="oldest", size=1))
+        oldest = engine.search(SearchRequest(q=row.q, sort="oldest", size=1, all_words=True))
         first = oldest.hits[0].date if oldest.hits else None
     dated = [h.date for h in res.hits if h.date]
     sources = sorted(res.facets.get("source", {}).items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SOURCES]

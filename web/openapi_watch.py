@@ -88,12 +88,21 @@ SECURITY = {"operatorToken": {"type": "http", "scheme": "bearer",
 
 def paths(filters: list[dict]) -> dict:
     """The watch endpoints; ``filters`` are the search's query parameters."""
+    return _export_paths(filters) | _watch_paths() | _watchlist_paths()
+
+
+def _export_paths(filters: list[dict]) -> dict:
     return {
         "/search.csv": {"get": {
             "operationId": "searchCsv", "summary": "Every match of a search as CSV (streamed, spreadsheet-safe)",
             "parameters": filters + [{"name": "sort", "in": "query", "schema": {"enum": ["relevance", "newest", "oldest"]}}],
             "responses": {"200": {"description": "id, date, date_precision, source, title, url, path, snippet",
                                   "content": {"text/csv": {"schema": _s}}}, **_errs(400, 503)}}},
+    }
+
+
+def _watch_paths() -> dict:
+    return {
         "/api/watches": {
             "get": {"operationId": "listWatches", "summary": "Standing searches with new and total matches",
                     "responses": {"200": _json("standing searches", {
@@ -124,6 +133,11 @@ def paths(filters: list[dict]) -> dict:
             "parameters": [_id],
             "responses": {"200": {"description": "Atom 1.0", "content": {"application/atom+xml": {"schema": _s}}},
                           **_errs(404)}}},
+    }
+
+
+def _watchlist_paths() -> dict:
+    return {
         "/api/watchlists": {
             "get": {"operationId": "listWatchlists", "summary": "Watchlists with row counts and new matches",
                     "responses": {"200": _json("watchlists", {
