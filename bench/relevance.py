@@ -413,11 +413,17 @@ def evaluate(runs: dict[str, dict[str, list[str]]], qrels, qids) -> dict[str, di
 def systems_on(c: Collection, docs: list[Doc], work: Path, diagnostics: bool, workers: int,
                params: RankingParams) -> dict[str, object]:
     corpus, index = work / "corpus", work / "index"
+    t0 = time.perf_counter()
     write_corpus(c, docs, corpus)
     run_indexer(corpus, index, workers)
+    took = {"indexer": time.perf_counter() - t0}
     systems: dict[str, object] = {Ours.label: Ours(index, params)}
     for peer in PEERS:
+        t0 = time.perf_counter()
         systems[peer.label] = peer(docs)
+        took[peer.__name__] = time.perf_counter() - t0
+    if len(docs) > 1000:
+        print(f"  {c.name}: built in " + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()), file=sys.stderr)
     if diagnostics:
         systems[ForcedOr.label] = ForcedOr(index, params)
         systems[DirectOr.label] = DirectOr(c, docs, work / "direct")
@@ -489,7 +495,6 @@ def main(argv: list[str] | None = None) -> None:
 GRID = {
     "k1": [1.2, 1.6, 2.0],
     "title_weight": [2.0, 3.0],
-    "body_b": [0.6, 0.75],
     "prox_boost": [0.3, 0.5],
 }
 

@@ -42,7 +42,7 @@ from whoosh import query as wq
 from whoosh import scoring
 from whoosh.reading import IndexReader
 
-from common.analysis import stem
+from common.analysis import hyphen_parts, stem
 from common.schema import KIND_ARTICLE
 from search.docset import PostingsCache, docs, postings_values
 from search.query import Clause, ParsedQuery
@@ -70,6 +70,7 @@ class RankingParams:
     # Matches with all the words rank first for queries of up to all_first_max words;
     # longer ones (a pasted sentence) rank every match by score alone.
     all_first_max: int = 3
+    hyphen_parts: bool = True  # a hyphenated query word also matches its parts (word_parts)
 
     def weighting(self) -> scoring.WeightingModel:
         """The Whoosh weighting model for these parameters."""
@@ -222,6 +223,18 @@ def term_text(word: str) -> str:
     return stem(word)
 
 
+def word_parts(word: str) -> list[str]:
+    """The index terms of a hyphenated word's parts ("interference-free": interfer, free).
+
+    Documents index a hyphenated word whole and as its parts at one position, so a query
+    word searched as its parts finds the exact word and also "wind tunnel interference"
+    for "interference-free" (adding the whole word too scored lower on Cranfield).
+    """
+    if "-" not in word:
+        return []
+    return [t for t in dict.fromkeys(p for p, _s, _e in hyphen_parts(word)) if t != term_text(word)]
+
+
 def _text_fields(clause: Clause) -> tuple[str, ...]:
     return (clause.field,) if clause.field else ("title", "body")
 
@@ -242,7 +255,11 @@ def clause_query(clause: Clause, reader: IndexReader, params: RankingParams) -> 
         fname = "source_key" if clause.field == "source" else "tags"
         return wq.Term(fname, clause.words[0])
     if clause.kind == "word" and clause.field is None:
-        return FieldsTerm(term_text(clause.words[0]))
+        whole = term_text(clause.words[0])
+        parts = word_parts(clause.words[0])
+        if parts and params.hyphen_parts:
+            return wq.Or([FieldsTerm(p) for p in parts])
+        return FieldsTerm(whole)
     subs: list[wq.Query] = []
     for fname in _text_fields(clause):
         if clause.kind == "word":
@@ -513,7 +530,8 @@ class Relaxation:
 def has_word(cache: PostingsCache, word: str, doc: int) -> bool:
     """True when the document has the relaxable word in its title or body (each word of
     an implicit phrase, which is close enough for saying what a hit lacks)."""
-    return all(any(doc in cache.get(f, term_text(w)).docset for f in TEXT_FIELDS) for w in word.split())
+    return all(any(doc in cache.get(f, t).docset for f in TEXT_FIELDS for t in [term_text(w)] + word_parts(w))
+               for w in word.split())
 
 
 def _clause_text(clause: Clause) -> str:
