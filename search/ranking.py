@@ -20,8 +20,10 @@ back into x (f is invertible) to score f(x_title + x_body). f is concave with f(
 so the sum of the parts' block maxima still bounds the combined score and Whoosh's
 block-max skipping stays valid.
 
-The parameters were tuned on the odd query ids of the TIME and Cranfield collections
-(``bench/relevance.py --tune``) and reported on the even ids and on all of them.
+The parameters were tuned through the product path (files, indexer, search defaults) on
+the odd query ids of TIME, Cranfield, the Reuters topic queries and the topical pools of
+each, by the mean nDCG@10 over those six sets (``bench/relevance.py --tune``), and are
+reported on the even ids and on all of them.
 
 Proximity: the top candidates are re-ranked by the share of adjacent query-word pairs that
 occur within ``prox_slop`` positions of each other in the body, in either order unless
@@ -54,12 +56,12 @@ MAX_PREFIX_TERMS = 200
 class RankingParams:
     """Free parameters of the ranking (defaults are the tuned values)."""
 
-    k1: float = 1.6
-    body_b: float = 0.75
+    k1: float = 2.4
+    body_b: float = 0.6
     title_b: float = 0.9
-    title_weight: float = 3.0  # one title occurrence counts as this many body occurrences
-    prox_boost: float = 0.5
-    prox_slop: int = 8
+    title_weight: float = 2.5  # one title occurrence counts as this many body occurrences
+    prox_boost: float = 0.6
+    prox_slop: int = 10
     prox_ordered: bool = False
     or_coord: float = 0.0  # bonus per extra matched group in OR mode (Whoosh's Or scale)
     # Minimum-should-match relaxation (search.ranking.relax): a partial match needs at
