@@ -20,8 +20,10 @@ back into x (f is invertible) to score f(x_title + x_body). f is concave with f(
 so the sum of the parts' block maxima still bounds the combined score and Whoosh's
 block-max skipping stays valid.
 
-The parameters were tuned on the odd query ids of the TIME and Cranfield collections
-(``bench/relevance.py --tune``) and reported on the even ids and on all of them.
+The parameters were tuned through the product path (files, indexer, search defaults) on
+the odd query ids of TIME, Cranfield, the Reuters topic queries and the topical pools of
+each, by the mean nDCG@10 over those six sets (``bench/relevance.py --tune``), and are
+reported on the even ids and on all of them.
 
 Proximity: the top candidates are re-ranked by the share of adjacent query-word pairs that
 occur within ``prox_slop`` positions of each other in the body, in either order unless
@@ -42,7 +44,7 @@ from whoosh import query as wq
 from whoosh import scoring
 from whoosh.reading import IndexReader
 
-from common.analysis import stem
+from common.analysis import hyphen_parts, stem
 from common.schema import KIND_ARTICLE
 from search.docset import PostingsCache, docs, postings_values
 from search.query import Clause, ParsedQuery
@@ -54,12 +56,12 @@ MAX_PREFIX_TERMS = 200
 class RankingParams:
     """Free parameters of the ranking (defaults are the tuned values)."""
 
-    k1: float = 1.6
-    body_b: float = 0.75
+    k1: float = 2.4
+    body_b: float = 0.6
     title_b: float = 0.9
-    title_weight: float = 3.0  # one title occurrence counts as this many body occurrences
-    prox_boost: float = 0.5
-    prox_slop: int = 8
+    title_weight: float = 2.5  # one title occurrence counts as this many body occurrences
+    prox_boost: float = 0.6
+    prox_slop: int = 10
     prox_ordered: bool = False
     or_coord: float = 0.0  # bonus per extra matched group in OR mode (Whoosh's Or scale)
     # Minimum-should-match relaxation (search.ranking.relax): a partial match needs at
@@ -70,6 +72,7 @@ class RankingParams:
     # Matches with all the words rank first for queries of up to all_first_max words;
     # longer ones (a pasted sentence) rank every match by score alone.
     all_first_max: int = 3
+    hyphen_parts: bool = True  # a hyphenated query word also matches its parts (word_parts)
 
     def weighting(self) -> scoring.WeightingModel:
         """The Whoosh weighting model for these parameters."""
@@ -222,6 +225,18 @@ def term_text(word: str) -> str:
     return stem(word)
 
 
+def word_parts(word: str) -> list[str]:
+    """The index terms of a hyphenated word's parts ("interference-free": interfer, free).
+
+    Documents index a hyphenated word whole and as its parts at one position, so a query
+    word searched as its parts finds the exact word and also "wind tunnel interference"
+    for "interference-free" (adding the whole word too scored lower on Cranfield).
+    """
+    if "-" not in word:
+        return []
+    return [t for t in dict.fromkeys(p for p, _s, _e in hyphen_parts(word)) if t != term_text(word)]
+
+
 def _text_fields(clause: Clause) -> tuple[str, ...]:
     return (clause.field,) if clause.field else ("title", "body")
 
@@ -252,7 +267,11 @@ def clause_query(clause: Clause, reader: IndexReader, params: RankingParams) -> 
         fname = "source_key" if clause.field == "source" else "tags"
         return wq.Term(fname, clause.words[0])
     if clause.kind == "word" and clause.field is None:
-        return FieldsTerm(term_text(clause.words[0]))
+        whole = term_text(clause.words[0])
+        parts = word_parts(clause.words[0])
+        if parts and params.hyphen_parts:
+            return wq.Or([FieldsTerm(p) for p in parts])
+        return FieldsTerm(whole)
     subs: list[wq.Query] = []
     for fname in _text_fields(clause):
         if clause.kind == "word":
@@ -538,7 +557,8 @@ class Relaxation:
 def has_word(cache: PostingsCache, word: str, doc: int) -> bool:
     """True when the document has the relaxable word in its title or body (each word of
     an implicit phrase, which is close enough for saying what a hit lacks)."""
-    return all(any(doc in cache.get(f, term_text(w)).docset for f in TEXT_FIELDS) for w in word.split())
+    return all(any(doc in cache.get(f, t).docset for f in TEXT_FIELDS for t in [term_text(w)] + word_parts(w))
+               for w in word.split())
 
 
 def _clause_text(clause: Clause) -> str:

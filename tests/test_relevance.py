@@ -148,3 +148,11 @@ def test_long_pasted_sentence_ranks_by_score_alone(bbc):
     assert res.total > 20 and res.matching["relaxed"]
     scores = [h.score for h in res.hits]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_hyphenated_query_word_matches_its_parts(seeds):
+    """"re-education" is indexed whole and as parts; the query finds it and its parts."""
+    whole = {h.path[:3] for h in search(seeds, '"re-education"', size=10).hits}
+    parts = {h.path[:3] for h in search(seeds, "education", size=10).hits}
+    found = {h.path[:3] for h in search(seeds, "re-education", size=10).hits}
+    assert whole and whole <= found and parts <= found
