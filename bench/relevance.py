@@ -292,7 +292,8 @@ class PlainWhoosh:
                                body=fields.TEXT(analyzer=StemmingAnalyzer()))
         # On disk in a private folder: RamStorage spills to a fixed /tmp/MAIN.tmp name that
         # two processes running at once overwrite.
-        self.ix = windex.create_in(tempfile.mkdtemp(prefix="plain-whoosh-"), schema)
+        self._dir = tempfile.TemporaryDirectory(prefix="plain-whoosh-")  # removed with this object
+        self.ix = windex.create_in(self._dir.name, schema)
         with self.ix.writer() as w:
             for d in docs:
                 w.add_document(id=d.id, title=d.title, body=d.text)
