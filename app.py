@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Flask
 
 from common.layout import current_version
-from search.engine import SearchEngine
+from search.backend import open_backend
 
 ROOT = Path(__file__).resolve().parent
 
@@ -26,17 +26,18 @@ MAX_HEADERS = 32 * 1024
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; config keys INDEX_DIR (required to search) and CORPUS_DIR."""
+    """Build the app; config keys INDEX_DIR (required to search), CORPUS_DIR, SEARCH_BACKEND."""
     app = Flask(__name__)
     # "//" in a path is an odd id, not a typo to redirect: answer 404, never a 308.
     app.url_map.merge_slashes = False
     app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
-                      CORPUS_DIR=os.environ.get("CORPUS_DIR"))
+                      CORPUS_DIR=os.environ.get("CORPUS_DIR"),
+                      SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", "whoosh"))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.update(config or {})
     app.json.sort_keys = False  # keep the documented field order
     app.json.ensure_ascii = False
-    app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"])
+    app.extensions["search_engine"] = open_backend(app.config)
 
     from web.api import bp as api_bp
     from web.html import bp as html_bp

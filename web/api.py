@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from common.layout import IndexUnavailable
-from search.engine import SearchEngine
+from search.backend import SearchBackend
 from search.request import RequestError, SearchRequest, parse_search_request
 from web.feed import atom_feed
 from web.openapi import OPENAPI
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 JSON_PREFIXES = ("/api/", "/healthz", "/search.atom")
 
 
-def engine() -> SearchEngine:
+def engine() -> SearchBackend:
     """The app's engine (created by create_app, opened lazily per call)."""
     return current_app.extensions["search_engine"]
 

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
 
 from common.layout import IndexUnavailable
-from search.engine import SearchEngine
+from search.backend import SearchBackend
 from search.request import MAX_Q, RequestError, SearchRequest, parse_search_request
 from web import present
 from web.api import handle_http, wants_json
@@ -42,7 +42,7 @@ PARAM_HELP = {
 }
 
 
-def engine() -> SearchEngine:
+def engine() -> SearchBackend:
     return current_app.extensions["search_engine"]
 
 
