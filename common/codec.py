@@ -68,6 +68,15 @@ class ArrayCodec(W3Codec):
         return ArrayTermsReader(self, tifile, storage.file_length(tiname), postfile, posfile)
 
 
+def segment_field_lengths(reader, fieldname: str) -> np.ndarray:
+    """One segment reader's field lengths as an array, read from its length column at once."""
+    perdoc = reader.codec().per_document_reader(reader.storage(), reader.segment())
+    try:
+        return field_lengths(perdoc, fieldname, reader.doc_count_all())
+    finally:
+        perdoc.close()
+
+
 def is_array_segment(segment) -> bool:
     """Whether a segment was written by this module's codec (others need a rebuild)."""
     codec = segment.codec()
@@ -256,8 +265,15 @@ class ArrayMatcher(LeafMatcher):
         self.scorer = scorer
         self._term = term
         self._terminfo = terminfo
-        self._ids = postings.ids.tolist()
+        self._list: list[int] | None = None
         self._i = i
+
+    @property
+    def _ids(self) -> list[int]:
+        # Python ints for Whoosh's generic code; built only when that code walks the list.
+        if self._list is None:
+            self._list = self.postings.ids.tolist()
+        return self._list
 
     def copy(self):
         return ArrayMatcher(self.postings, self.format, self.scorer, self._term, self._terminfo, self._i)
@@ -321,5 +337,5 @@ class ArrayMatcher(LeafMatcher):
 
 __all__ = [
     "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "TermNotFound", "TermPostings",
-    "field_lengths", "is_array_segment", "length_column_name", "read_term",
+    "field_lengths", "is_array_segment", "segment_field_lengths", "length_column_name", "read_term",
 ]

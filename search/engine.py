@@ -13,7 +13,6 @@ last committed state, and a commit in progress is never half-visible.
 
 from __future__ import annotations
 
-import heapq
 import os
 import threading
 import time
@@ -27,22 +26,23 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
-from common.documents import source_key
 from common.layout import IndexUnavailable, check_index, current_version, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
-from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
+from search.collect import apply_filters, by_date, facets
+from search.columns import KINDS, ColumnsCache, ColumnsDamaged
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
+from search.match import Matches, match, prefix_terms, term_text
 from search.query import ParsedQuery, parse_query
-from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
+from search.ranking import DEFAULT, RankingParams
+from search.score import rank
+from search.view import IndexView
 from search.request import SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
 
 SUGGEST_BELOW = 3
-FACET_TOP = 20
 RELATED = 5
 MAX_ID_LEN = 512
-TIE_MARGIN = 10  # extra hits fetched so equal scores at the page edge sort by id
 POOL_IDLE = 4  # idle searchers kept open for reuse
 
 
@@ -89,7 +89,7 @@ class SearchEngine:
         self._pool_lock = threading.Lock()
         # Searchers hold open index files: close them when the engine goes away.
         weakref.finalize(self, _close_all, self._pool)
-        self._tables = TableCache()
+        self._columns = ColumnsCache()
 
     # -- searcher lifecycle ------------------------------------------------------------
 
@@ -160,23 +160,32 @@ class SearchEngine:
         for _v, s in idle:
             _quiet_close(s)
 
+    @contextmanager
+    def view(self) -> Iterator[tuple[IndexView, IndexState]]:
+        """A per-request view of the live index (see search/view.py)."""
+        with self.searcher() as (s, state):
+            try:
+                v = IndexView(s, self._columns)
+            except (ColumnsDamaged, OSError, EOFError, ValueError) as exc:
+                raise IndexUnavailable(
+                    f"index in {state.version} cannot be read ({exc}): "
+                    f"rebuild it with `python -m indexer --rebuild --index {self.index_dir}`"
+                ) from exc
+            yield v, state
+
     # -- search --------------------------------------------------------------------------
 
     def search(self, req: SearchRequest) -> SearchResponse:
         """Ranked, filtered, faceted, highlighted results for one request."""
         t0 = time.perf_counter()
         parsed = parse_query(req.q)
-        with self.searcher() as (s, state):
-            table = self._tables.get(s)
-            cache = PostingsCache(s)
-            built = build_query(parsed, s.reader(), "all", self.params)
-            matched = docs(s, built.match, cache) & table.articles
+        with self.view() as (v, state):
+            m = match(v, parsed, "all")
             fallback = None
-            if not matched and parsed.can_fall_back:
-                built = build_query(parsed, s.reader(), "any", self.params)
-                matched = docs(s, built.match, cache) & table.articles
+            if not len(m.docs) and parsed.can_fall_back:
+                m = match(v, parsed, "any")
                 fallback = "any_words"
-            filtered, undated_hidden = self._filter(s, table, req, matched)
+            filtered, undated_hidden = apply_filters(v, req, m.docs)
             total = len(filtered)
             offset = (req.page - 1) * req.size
             page: list[tuple[int, float | None]] = []
@@ -185,19 +194,20 @@ class SearchEngine:
                 if sort == "relevance" and not parsed.has_text_clauses:
                     sort = "newest"
                 if sort == "relevance":
-                    page = self._rank(s, table, built, filtered, offset + req.size, cache)
+                    ranked = rank(v, m, filtered, offset + req.size, self.params, v.columns.id_rank)
+                    page = [(d, round(sc, 4)) for d, sc in ranked]
                 else:
-                    page = self._by_date(table, filtered, sort, offset + req.size)
+                    page = by_date(v.columns, filtered, sort, offset + req.size)
                 page = page[offset:]
-            hits = self._hits(s, table, page, parsed, cache)
+            hits = self._hits(v, page, parsed)
             suggestion = None
             if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
-                suggestion = suggest(s, parsed)
+                suggestion = suggest(v.searcher, parsed)
             return SearchResponse(
                 request=req,
                 total=total,
                 hits=hits,
-                facets=self._facets(table, filtered),
+                facets=facets(v.columns, filtered),
                 took_ms=_ms(t0),
                 index=state,
                 suggestion=suggestion,
@@ -207,62 +217,9 @@ class SearchEngine:
                 ignored_words=list(parsed.dropped_stopwords),
             )
 
-    def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
-        out = matched
-        if req.source:
-            allowed: set[int] = set()
-            for v in req.source:
-                allowed |= term_docs(s, "source_key", source_key(v))
-            out = out & allowed
-        if req.tag:
-            allowed = set()
-            for v in req.tag:
-                allowed |= table.tag_docs.get(v.strip().lower(), set())
-            out = out & allowed
-        hidden = 0
-        if req.has_date_filter:
-            hidden = len(out & table.undated)
-            lo = stamp_of(req.date_from.start) if req.date_from else None
-            hi = stamp_of(req.date_to.end) if req.date_to else None
-            start, end = table.start, table.end
-            out = {
-                d for d in out - table.undated
-                if (hi is None or start[d] <= hi) and (lo is None or end[d] >= lo)
-            }
-        return out, hidden
-
-    def _rank(self, s: Searcher, table: DocTable, built: BuiltQuery, allowed: set[int], need: int,
-              cache: PostingsCache) -> list[tuple[int, float | None]]:
-        top = rank(s, built, need + TIE_MARGIN, allowed, self.params, cache, table.lengths)
-        ids = table.ids
-        scored = [(d, sc) for d, sc in top if d in allowed]
-        scored.sort(key=lambda p: (-round(p[1], 9), ids[p[0]]))
-        return [(d, round(sc, 4)) for d, sc in scored[:need]]
-
-    def _by_date(self, table: DocTable, docs_: set[int], sort: str, need: int) -> list[tuple[int, float | None]]:
-        start, ids, undated = table.start, table.ids, table.undated
-        if sort == "newest":
-            key = lambda d: (d in undated, -start[d], ids[d])  # noqa: E731
-        else:
-            key = lambda d: (d in undated, start[d], ids[d])  # noqa: E731
-        return [(d, None) for d in heapq.nsmallest(need, docs_, key=key)]
-
-    def _facets(self, table: DocTable, docs_: set[int]) -> dict[str, dict[str, int]]:
-        year, month, source, tags = table.facet_counts(docs_)
-
-        def top(c: dict[str, int]) -> dict[str, int]:
-            return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_TOP])
-
-        return {
-            "year": dict(sorted(year.items(), reverse=True)),
-            "month": dict(sorted(month.items(), reverse=True)),
-            "source": top(source),
-            "tag": top(tags),
-        }
-
     # -- hits ----------------------------------------------------------------------------
 
-    def marks(self, s: Searcher, parsed: ParsedQuery, fieldname: str = "body") -> MarkTerms:
+    def marks(self, v: IndexView, parsed: ParsedQuery, fieldname: str = "body") -> MarkTerms:
         """The terms and phrases of a query to mark in a field."""
         marks = MarkTerms()
         for group in parsed.positive_groups:
@@ -274,21 +231,17 @@ class SearchEngine:
                 elif c.kind == "phrase":
                     marks.phrases.append([term_text(w) for w in c.words])
                 elif c.kind == "prefix":
-                    marks.terms.update(_expand_prefix(s.reader(), fieldname, c.words[0])[:50])
+                    marks.terms.update(prefix_terms(v, fieldname, c.words[0])[:50])
         return marks
 
-    def _duplicates(self, s: Searcher, table: DocTable, doc_id: str) -> list[str]:
-        return list(table.duplicates.get(doc_id, ()))
-
-    def _hits(self, s: Searcher, table: DocTable, page: list[tuple[int, float | None]], parsed: ParsedQuery,
-              cache: PostingsCache | None = None) -> list[Hit]:
+    def _hits(self, v: IndexView, page: list[tuple[int, float | None]], parsed: ParsedQuery) -> list[Hit]:
         if not page:
             return []
-        marks = self.marks(s, parsed)
-        spans = find_spans(s.reader(), "body", [d for d, _ in page], marks, cache) if marks else {}
+        marks = self.marks(v, parsed)
+        spans = find_spans(v, "body", [d for d, _ in page], marks) if marks else {}
         hits = []
         for d, score in page:
-            f = s.stored_fields(d)
+            f = v.stored_fields(d)
             body = f.get("body") or ""
             hits.append(Hit(
                 id=f["id"],
@@ -301,7 +254,7 @@ class SearchEngine:
                 tags=[t for t in (f.get("tags") or "").split(",") if t],
                 score=score,
                 snippet=snippet(body, spans.get(d, [])),
-                duplicates=self._duplicates(s, table, f["id"]),
+                duplicates=list(v.columns.duplicates.get(f["id"], ())),
             ))
         return hits
 
@@ -312,34 +265,27 @@ class SearchEngine:
         t0 = time.perf_counter()
         if not valid_id(doc_id):
             return None
-        with self.searcher() as (s, state):
-            table = self._tables.get(s)
-            found = sorted(docs(s, wq.Term("id", doc_id)))
-            if not found:
+        with self.view() as (v, state):
+            found = v.postings("id", doc_id).ids
+            if not len(found):
                 return None
-            d = found[0]
-            f = s.stored_fields(d)
+            d = int(found[0])
+            f = v.stored_fields(d)
             if f.get("kind") not in (KIND_ARTICLE, KIND_DUPLICATE):
                 return None  # a skipped file has no article to show
             if f.get("kind") == KIND_DUPLICATE:
-                orig = sorted(docs(s, wq.Term("id", f.get("dup_of") or "")) & table.articles)
-                if not orig:
+                orig = v.postings("id", f.get("dup_of") or "").ids
+                orig = orig[v.columns.articles[orig]]
+                if not len(orig):
                     return None
-                d = orig[0]
-                f = s.stored_fields(d)
+                d = int(orig[0])
+                f = v.stored_fields(d)
             body = f.get("body") or ""
             spans: list = []
             if q:
-                marks = self.marks(s, parse_query(" ".join(q.split())[:1000]))
+                marks = self.marks(v, parse_query(" ".join(q.split())[:1000]))
                 if marks:
-                    spans = find_spans(s.reader(), "body", [d], marks)[d]
-            related = []
-            try:
-                similar = s.more_like(d, "body", top=RELATED, filter=table.articles)
-            except (ValueError, KeyError):  # empty body: nothing to compare
-                similar = []
-            for r in similar:
-                related.append(Related(r["id"], r.get("title") or "", r.get("date") or None, r.get("source") or None))
+                    spans = find_spans(v, "body", [d], marks)[d]
             return ArticleResponse(
                 id=f["id"],
                 path=f.get("path", ""),
@@ -352,25 +298,34 @@ class SearchEngine:
                 tags=[t for t in (f.get("tags") or "").split(",") if t],
                 text=body,
                 text_html=mark_all(body, spans),
-                duplicates=self._duplicates(s, table, f["id"]),
-                related=related,
+                duplicates=list(v.columns.duplicates.get(f["id"], ())),
+                related=self._related(v, d),
                 took_ms=_ms(t0),
                 index=state,
             )
 
+    def _related(self, v: IndexView, d: int) -> list[Related]:
+        """Similar articles by Whoosh's more_like_this over the body (key terms of d)."""
+        try:
+            similar = v.searcher.more_like(d, "body", top=RELATED, filter=wq.Term("kind", KIND_ARTICLE))
+        except (ValueError, KeyError):  # empty body: nothing to compare
+            return []
+        return [Related(r["id"], r.get("title") or "", r.get("date") or None, r.get("source") or None)
+                for r in similar]
+
     def stats(self) -> dict:
         """Document counts, index size and the last indexer run."""
-        with self.searcher() as (s, state):
-            table = self._tables.get(s)
+        with self.view() as (v, state):
+            cols = v.columns
             version = current_version(self.index_dir)
             size = sum(p.stat().st_size for p in version.iterdir() if p.is_file()) if version else 0
-            articles = len(table.articles)
+            live_kind = lambda k: int((cols.alive & (cols.kinds == KINDS.index(k))).sum())  # noqa: E731
             return {
-                "documents": articles,
-                "duplicates": s.doc_frequency("kind", KIND_DUPLICATE),
-                "skipped_files": s.doc_frequency("kind", KIND_SKIPPED),
-                "undated": len(table.undated),
-                "segments": len(s.leaf_searchers()),
+                "documents": int(cols.articles.sum()),
+                "duplicates": live_kind(KIND_DUPLICATE),
+                "skipped_files": live_kind(KIND_SKIPPED),
+                "undated": int(cols.undated.sum()),
+                "segments": len(v.leaves),
                 "index_size_bytes": size,
                 "last_run": read_last_run(self.index_dir),
                 "index": state.to_dict(),

@@ -1,8 +1,8 @@
 """Snippets and highlighted text from the character offsets stored in the index.
 
 The body and title fields are indexed with ``chars=True``, so every posting knows where
-its word sits in the stored text. Reading those offsets for the top hits (one
-``skip_to`` per term and hit) avoids re-analysing the text, which measured ~25x faster
+its word sits in the stored text. Reading those offsets for the top hits (from the
+separate positions stream of our codec, for those hits only) avoids re-analysing the text, which measured ~25x faster
 than Whoosh's default highlighter. The marked words are therefore exactly the words as
 written in the article. Text is escaped with markupsafe; only ``<mark>`` is added.
 """
@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from markupsafe import Markup, escape
-from whoosh.reading import IndexReader
-
-from search.docset import postings_values
 
 FRAGMENTS = 3
 FRAGMENT_CHARS = 200
@@ -37,36 +34,13 @@ class MarkTerms:
 Span = tuple[int, int]
 
 
-def _postings_chars(reader: IndexReader, fieldname: str, term: str, docnums: list[int]) -> dict[int, list]:
-    """For each docnum holding term: [(pos, startchar, endchar), ...]."""
-    return postings_values(reader, fieldname, term, docnums, "characters")
-
-
-def _cached_chars(cache, fieldname: str, term: str, docnums: list[int]) -> dict[int, list]:
-    fmt = cache.searcher.schema[fieldname].format
-    p = cache.get(fieldname, term)
-    out: dict[int, list] = {}
-    for d in docnums:
-        v = p.value(d)
-        if v is not None:
-            out[d] = fmt.decode_characters(v)
-    return out
-
-
-def find_spans(reader: IndexReader, fieldname: str, docnums: Iterable[int], marks: MarkTerms,
-               cache=None) -> dict[int, list[Span]]:
-    """Character spans to mark in each document's stored field.
-
-    ``cache`` (a search.docset.PostingsCache of the reader's searcher) reuses postings
-    the request has already read instead of seeking into them again.
-    """
+def find_spans(view, fieldname: str, docnums: Iterable[int], marks: MarkTerms) -> dict[int, list[Span]]:
+    """Character spans to mark in each document's stored field (view: a search.view.IndexView)."""
     order = sorted(set(docnums))
     spans: dict[int, list[Span]] = {d: [] for d in order}
 
     def chars_of(term: str) -> dict[int, list]:
-        if cache is not None:
-            return _cached_chars(cache, fieldname, term, order)
-        return _postings_chars(reader, fieldname, term, order)
+        return view.characters(fieldname, term, order)
 
     for term in marks.terms:
         for d, chars in chars_of(term).items():

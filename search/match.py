@@ -1,0 +1,147 @@
+"""Queries on arrays: a parsed query's matches as a sorted array of document numbers.
+
+Every clause becomes a sorted int64 array (a term's postings, a union of fields or of a
+prefix's terms, a phrase's survivors); groups AND by ``searchsorted`` of the smaller
+array into the larger, clauses inside a group OR by a sorted union, exclusions remove
+by the same look-up. Positions are read only for phrases, and only for documents that
+hold every word of the phrase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from common.analysis import stem
+from common.schema import KIND_ARTICLE
+from search.query import Clause, ParsedQuery
+from search.view import IndexView
+
+TEXT_FIELDS = ("title", "body")
+MAX_PREFIX_TERMS = 200
+NONE = np.zeros(0, dtype=np.int64)
+
+
+def term_text(word: str) -> str:
+    """The index term for a normalized query word (the same Snowball stem as indexing)."""
+    return stem(word)
+
+
+def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted a AND b: each element of the smaller looked up in the larger."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return NONE
+    i = np.searchsorted(b, a)
+    i[i == len(b)] = 0
+    return a[b[i] == a] if len(b) else NONE
+
+
+def contains(sorted_b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Boolean mask over a: which of its elements are in sorted_b."""
+    if not len(sorted_b):
+        return np.zeros(len(a), dtype=bool)
+    i = np.searchsorted(sorted_b, a)
+    i[i == len(sorted_b)] = 0
+    return sorted_b[i] == a
+
+
+def union(arrays: list[np.ndarray]) -> np.ndarray:
+    """Sorted union of sorted arrays."""
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return NONE
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.unique(np.concatenate(arrays))
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted a without the elements of sorted b."""
+    return a[~contains(b, a)] if len(a) and len(b) else a
+
+
+def clause_fields(clause: Clause) -> tuple[str, ...]:
+    return (clause.field,) if clause.field else TEXT_FIELDS
+
+
+def prefix_terms(view: IndexView, fieldname: str, word: str) -> list[str]:
+    """The terms a prefix clause stands for in one field (at most MAX_PREFIX_TERMS)."""
+    return view.expand_prefix(fieldname, word, MAX_PREFIX_TERMS)
+
+
+def phrase_docs(view: IndexView, fieldname: str, stems: list[str]) -> np.ndarray:
+    """Documents where the stems occur at consecutive positions of the field (Whoosh's
+    Phrase with slop 1)."""
+    cand = view.postings(fieldname, stems[0]).ids
+    for t in stems[1:]:
+        cand = intersect(cand, view.postings(fieldname, t).ids)
+    if not len(cand):
+        return NONE
+    per_word = [view.positions(fieldname, t, cand) for t in stems]
+    keep = []
+    for d in cand.tolist():
+        first = per_word[0].get(d, ())
+        rest = [set(pw.get(d, ())) for pw in per_word[1:]]
+        if any(all(p + i in rest[i - 1] for i in range(1, len(stems))) for p in first):
+            keep.append(d)
+    return np.array(keep, dtype=np.int64)
+
+
+def clause_docs(view: IndexView, clause: Clause) -> np.ndarray:
+    """Sorted documents matching one clause (ignoring its negation)."""
+    if clause.kind == "filter":
+        fname = "source_key" if clause.field == "source" else "tags"
+        return view.postings(fname, clause.words[0]).ids
+    found = []
+    for fname in clause_fields(clause):
+        if clause.kind == "word":
+            found.append(view.postings(fname, term_text(clause.words[0])).ids)
+        elif clause.kind == "phrase":
+            found.append(phrase_docs(view, fname, [term_text(w) for w in clause.words]))
+        elif clause.kind == "prefix":
+            found.extend(view.postings(fname, t).ids for t in prefix_terms(view, fname, clause.words[0]))
+    return union(found)
+
+
+@dataclass
+class Matches:
+    """A query's matches and the pieces scoring needs."""
+
+    docs: np.ndarray  # sorted live articles
+    scored: list[Clause] = field(default_factory=list)  # positive text clauses, each scored
+    words: list[str] = field(default_factory=list)  # plain words, for proximity
+    per_word: list[np.ndarray] = field(default_factory=list)  # docs of each plain word
+
+
+def _plain_groups(parsed: ParsedQuery) -> list[tuple[Clause, ...]]:
+    return [g for g in parsed.positive_groups if len(g) == 1 and g[0].is_plain_word]
+
+
+def match(view: IndexView, parsed: ParsedQuery, mode: str = "all") -> Matches:
+    """Matches of a parsed query: mode "all" ANDs plain words, "any" ORs them."""
+    articles = view.postings("kind", KIND_ARTICLE).ids
+    if parsed.is_empty:
+        return Matches(articles)
+    positive = parsed.positive_groups
+    plain = _plain_groups(parsed)
+    required = [g for g in positive if g not in plain] if mode == "any" else positive
+    sets = [union([clause_docs(view, c) for c in g]) for g in required]
+    per_word = [clause_docs(view, g[0]) for g in plain]
+    if mode == "any" and plain:
+        sets.append(union(per_word))
+    if not sets and parsed.negative_clauses:
+        sets = [articles]
+    if not sets:
+        return Matches(NONE)
+    sets.sort(key=len)
+    docs = sets[0]
+    for s in sets[1:]:
+        docs = intersect(docs, s)
+    for c in parsed.negative_clauses:
+        docs = difference(docs, clause_docs(view, c))
+    docs = docs[view.columns.articles[docs]]
+    scored = [c for g in positive for c in g if c.kind != "filter"]
+    return Matches(docs, scored, parsed.plain_words, per_word)

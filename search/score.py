@@ -1,0 +1,151 @@
+"""BM25F on arrays, the one implementation: a whole candidate array scored at once.
+
+For each query word, its title and body frequencies are length-normalised per field,
+added (a title occurrence counts ``title_weight`` body occurrences) and then saturated,
+with one idf per word (the formula and parameters are ``search.ranking``'s):
+
+    x     = title_weight * tf_title / norm_title + tf_body / norm_body
+    norm  = (1 - b_field) + b_field * len_field / avg_len_field
+    score = idf * (k1 + 1) * x / (x + k1)
+
+A document's score is the sum over the query's positive text clauses it matches: a
+word (both fields, or the one named), each word of a phrase, each term of a prefix's
+expansion (one field at a time). source:/tag: filters select and do not score. Then the
+top candidates are re-ranked by proximity (``proximity``), on positions read for them
+alone.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+import numpy as np
+
+from search.match import Matches, clause_fields, prefix_terms, term_text
+from search.query import Clause
+from search.ranking import RankingParams, rsj_idf
+from search.view import IndexView
+
+RERANK_DEPTH = 100
+
+
+def idf(view: IndexView, text: str) -> float:
+    """One idf per word: its document frequency is the larger of the title's and body's."""
+    df = max(view.doc_frequency(f, text) for f in ("title", "body"))
+    return rsj_idf(view.doc_count_all, df)
+
+
+def field_x(view: IndexView, fieldname: str, text: str, cand: np.ndarray, params: RankingParams) -> np.ndarray:
+    """x (length-normalised, weighted frequency) of a term in one field, per candidate."""
+    out = np.zeros(len(cand), dtype=np.float64)
+    p = view.postings(fieldname, text)
+    if not len(p) or not len(cand):
+        return out
+    i = np.searchsorted(cand, p.ids)
+    i[i == len(cand)] = 0
+    hit = cand[i] == p.ids
+    if not hit.any():
+        return out
+    docs, w = p.ids[hit], p.weights[hit].astype(np.float64)
+    b = params.title_b if fieldname == "title" else params.body_b
+    scale = 1.0 / (getattr(view.schema[fieldname].format, "field_boost", 1.0) or 1.0)
+    if fieldname == "title":
+        scale *= params.title_weight
+    lengths = view.columns.lengths[fieldname][docs]
+    norm = (1 - b) + b * lengths / view.avg_field_length(fieldname)
+    out[i[hit]] = w * scale / norm
+    return out
+
+
+def saturate(x: np.ndarray, top: float, k1: float) -> np.ndarray:
+    return top * x / (x + k1)
+
+
+def word_score(view: IndexView, text: str, fields: tuple[str, ...], cand: np.ndarray,
+               params: RankingParams) -> np.ndarray:
+    """BM25F of one term over the given fields (parts added before saturation)."""
+    x = sum(field_x(view, f, text, cand, params) for f in fields)
+    return saturate(x, idf(view, text) * (params.k1 + 1), params.k1)
+
+
+def clause_score(view: IndexView, clause: Clause, cand: np.ndarray, params: RankingParams) -> np.ndarray:
+    """One positive text clause's score per candidate (0 where it does not match)."""
+    fields = clause_fields(clause)
+    if clause.kind == "word":
+        return word_score(view, term_text(clause.words[0]), fields, cand, params)
+    if clause.kind == "phrase":
+        return sum(word_score(view, term_text(w), fields, cand, params) for w in clause.words)
+    total = np.zeros(len(cand), dtype=np.float64)
+    for f in fields:  # prefix: each expanded term in each field on its own
+        for t in prefix_terms(view, f, clause.words[0]):
+            total += word_score(view, t, (f,), cand, params)
+    return total
+
+
+def bm25f(view: IndexView, m: Matches, cand: np.ndarray, params: RankingParams) -> np.ndarray:
+    """Scores of the candidates (a sorted subset of m.docs)."""
+    total = np.zeros(len(cand), dtype=np.float64)
+    for c in m.scored:
+        total += clause_score(view, c, cand, params)
+    return total
+
+
+def top_k(scores: np.ndarray, cand: np.ndarray, k: int, tie: np.ndarray) -> np.ndarray:
+    """Indices of the k best scores (ties broken by tie[cand], ascending), best first."""
+    if not len(cand):
+        return np.zeros(0, dtype=np.int64)
+    if len(cand) > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        sel = np.flatnonzero(scores >= scores[part].min())  # every tie at the edge
+    else:
+        sel = np.arange(len(cand))
+    order = np.lexsort((tie[cand[sel]], -np.round(scores[sel], 9)))
+    return sel[order[:k]]
+
+
+def near(pa: list[int], pb: list[int], slop: int, ordered: bool) -> bool:
+    """True when some position in pb follows (or, unordered, neighbours) one in pa within slop."""
+    if len(pa) > len(pb) and not ordered:
+        pa, pb = pb, pa
+    n = len(pb)
+    for p in pa:  # pb is sorted: look at the first position after p - slop
+        i = bisect_left(pb, p - slop)
+        while i < n and pb[i] <= p + slop:
+            q = pb[i]
+            if q != p and (q > p or not ordered):
+                return True
+            i += 1
+    return False
+
+
+def proximity(view: IndexView, docs: list[int], words: list[str], params: RankingParams) -> dict[int, float]:
+    """Share (0-1) of adjacent query-word pairs found within prox_slop of each other, per document."""
+    stems = [term_text(w) for w in words]
+    pairs = [(a, b) for a, b in zip(stems, stems[1:]) if a != b]
+    if not pairs or params.prox_boost <= 0 or not docs:
+        return {}
+    order = sorted(docs)
+    pos = {t: view.positions("body", t, order) for t in set(stems)}
+    out: dict[int, float] = {}
+    for d in order:
+        found = 0
+        for a, b in pairs:
+            pa, pb = pos[a].get(d), pos[b].get(d)
+            if pa and pb and near(pa, pb, params.prox_slop, params.prox_ordered):
+                found += 1
+        if found:
+            out[d] = found / len(pairs)
+    return out
+
+
+def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: RankingParams,
+         tie: np.ndarray) -> list[tuple[int, float]]:
+    """The best ``need`` candidates as (doc, score): BM25F, then the proximity re-rank of the
+    first RERANK_DEPTH; equal scores in id order (tie: each document's rank by id)."""
+    scores = bm25f(view, m, cand, params)
+    best = top_k(scores, cand, max(need, RERANK_DEPTH), tie)
+    docs = cand[best].tolist()
+    bonus = proximity(view, docs, m.words, params) if m.words else {}
+    ranked = [(d, float(sc) * (1.0 + params.prox_boost * bonus.get(d, 0.0))) for d, sc in zip(docs, scores[best])]
+    ranked.sort(key=lambda p: (-round(p[1], 9), int(tie[p[0]])))
+    return ranked[:need]

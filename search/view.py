@@ -1,0 +1,140 @@
+"""A per-request view of the index: the one place that reads the postings format.
+
+A view wraps one Whoosh searcher (one index state). It gives the rest of ``search/``
+what it needs as arrays: a term's postings over all segments (top-level document
+numbers ascending, deleted documents dropped, weights), positions and character offsets
+for a few documents, term statistics, and the state's ``Columns``. Matching, scoring,
+proximity and snippets take a view and never touch Whoosh's readers or our codec.
+Postings read during a request are kept for its lifetime (match, score, snippets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+
+from common.codec import TermPostings
+from search.columns import Columns, ColumnsCache
+
+_EMPTY_IDS = np.zeros(0, dtype=np.int64)
+_EMPTY_W = np.zeros(0, dtype=np.float32)
+
+
+@dataclass
+class Postings:
+    """One term in one field over the whole index: sorted live doc numbers and weights."""
+
+    ids: np.ndarray  # int64, ascending
+    weights: np.ndarray  # float32 (term frequency x field boost)
+    parts: list[tuple[int, TermPostings]]  # (segment's first doc, its postings) for values
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def value(self, doc: int) -> bytes | None:
+        """The encoded positions/characters of doc's posting, or None when doc lacks the term."""
+        for off, tp in reversed(self.parts):
+            if doc >= off:
+                local = doc - off
+                i = int(np.searchsorted(tp.ids, local))
+                if i < len(tp.ids) and int(tp.ids[i]) == local:
+                    return tp.value(i)
+                return None
+        return None
+
+
+EMPTY = Postings(_EMPTY_IDS, _EMPTY_W, [])
+
+
+class IndexView:
+    """Postings, term statistics and columns of one searcher's index state."""
+
+    def __init__(self, searcher, columns: ColumnsCache) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.schema = searcher.schema
+        self.leaves = [(r, off) for r, off in self.reader.leaf_readers() if r.segment() is not None]
+        self.columns: Columns = columns.get(self.reader)
+        self.doc_count_all = self.reader.doc_count_all()
+        self._postings: dict[tuple[str, str], Postings] = {}
+
+    def _btext(self, fieldname: str, text) -> bytes:
+        return text if isinstance(text, bytes) else self.schema[fieldname].to_bytes(text)
+
+    def postings(self, fieldname: str, text) -> Postings:
+        """A term's live postings over all segments (EMPTY when the term is absent)."""
+        key = (fieldname, text)
+        p = self._postings.get(key)
+        if p is None:
+            p = self._postings[key] = self._read(fieldname, text)
+        return p
+
+    def _read(self, fieldname: str, text) -> Postings:
+        if fieldname not in self.schema:
+            return EMPTY
+        btext = self._btext(fieldname, text)
+        ids, weights, parts = [], [], []
+        for r, off in self.leaves:
+            if (fieldname, btext) not in r:
+                continue
+            m = r.postings(fieldname, btext)
+            tp: TermPostings = getattr(m, "child", m).postings  # deletions: the alive mask below
+            parts.append((off, tp))
+            ids.append(tp.ids.astype(np.int64) + off if off else tp.ids.astype(np.int64))
+            weights.append(tp.weights)
+        if not parts:
+            return EMPTY
+        all_ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
+        all_w = weights[0] if len(weights) == 1 else np.concatenate(weights)
+        keep = self.alive[all_ids]
+        if not keep.all():
+            all_ids, all_w = all_ids[keep], all_w[keep]
+        return Postings(all_ids, all_w, parts)
+
+    @property
+    def alive(self) -> np.ndarray:
+        """True for each document number that is not deleted."""
+        return self.columns.alive
+
+    def positions(self, fieldname: str, text, docs) -> dict[int, list[int]]:
+        """doc -> word positions of the term, for the given docs that hold it."""
+        return self._decoded(fieldname, text, docs, self.schema[fieldname].format.decode_positions)
+
+    def characters(self, fieldname: str, text, docs) -> dict[int, list]:
+        """doc -> [(position, startchar, endchar)] of the term, for the given docs that hold it."""
+        return self._decoded(fieldname, text, docs, self.schema[fieldname].format.decode_characters)
+
+    def _decoded(self, fieldname, text, docs, decode) -> dict[int, list]:
+        p = self.postings(fieldname, text)
+        out = {}
+        if not len(p):
+            return out
+        for d in docs:
+            v = p.value(int(d))
+            if v:
+                out[int(d)] = decode(v)
+        return out
+
+    def doc_frequency(self, fieldname: str, text) -> int:
+        """Documents holding the term, as Whoosh's statistics count them (deletions included)."""
+        if fieldname not in self.schema:
+            return 0
+        return self.reader.doc_frequency(fieldname, self._btext(fieldname, text))
+
+    def avg_field_length(self, fieldname: str) -> float:
+        return self.searcher.avg_field_length(fieldname) or 1.0
+
+    def expand_prefix(self, fieldname: str, prefix: str, limit: int) -> list[str]:
+        """Up to limit terms of the field starting with prefix, in term order."""
+        if fieldname not in self.schema:
+            return []
+        try:
+            terms = islice(self.reader.expand_prefix(fieldname, prefix), limit)
+            return [t.decode("utf-8") if isinstance(t, bytes) else t for t in terms]
+        except KeyError:
+            return []
+
+    def stored_fields(self, doc: int) -> dict:
+        return self.searcher.stored_fields(int(doc))
