@@ -55,7 +55,17 @@ def union(arrays: list[np.ndarray]) -> np.ndarray:
         return NONE
     if len(arrays) == 1:
         return arrays[0]
-    return np.unique(np.concatenate(arrays))
+    top = max(int(a[-1]) for a in arrays)
+    if sum(len(a) for a in arrays) * 8 < top:  # sparse: sort the few, drop repeats
+        c = np.sort(np.concatenate(arrays))
+        keep = np.empty(len(c), dtype=bool)
+        keep[0] = True
+        np.not_equal(c[1:], c[:-1], out=keep[1:])
+        return c[keep]
+    mask = np.zeros(top + 1, dtype=bool)  # dense: a bitmap pass beats sorting
+    for a in arrays:
+        mask[a] = True
+    return np.flatnonzero(mask)
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:

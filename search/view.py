@@ -33,16 +33,22 @@ class Postings:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def value(self, doc: int) -> bytes | None:
-        """The encoded positions/characters of doc's posting, or None when doc lacks the term."""
-        for off, tp in reversed(self.parts):
-            if doc >= off:
-                local = doc - off
-                i = int(np.searchsorted(tp.ids, local))
-                if i < len(tp.ids) and int(tp.ids[i]) == local:
-                    return tp.value(i)
-                return None
-        return None
+    def values(self, docs: np.ndarray) -> dict[int, bytes]:
+        """doc -> encoded positions/characters, for the given sorted docs that hold the term."""
+        out: dict[int, bytes] = {}
+        bounds = [off for off, _tp in self.parts[1:]] + [None]
+        for (off, tp), end in zip(self.parts, bounds):
+            if not tp.has_values:
+                continue
+            local = docs[(docs >= off) & ((docs < end) if end is not None else True)] - off
+            if not len(local) or not len(tp.ids):
+                continue
+            i = np.searchsorted(tp.ids, local)
+            i[i == len(tp.ids)] = 0
+            hit = tp.ids[i] == local
+            for d, k in zip((local[hit] + off).tolist(), i[hit].tolist()):
+                out[d] = tp.value(k)
+        return out
 
 
 EMPTY = Postings(_EMPTY_IDS, _EMPTY_W, [])
@@ -108,14 +114,10 @@ class IndexView:
 
     def _decoded(self, fieldname, text, docs, decode) -> dict[int, list]:
         p = self.postings(fieldname, text)
-        out = {}
         if not len(p):
-            return out
-        for d in docs:
-            v = p.value(int(d))
-            if v:
-                out[int(d)] = decode(v)
-        return out
+            return {}
+        found = p.values(np.asarray(sorted(docs), dtype=np.int64))
+        return {d: decode(v) for d, v in found.items() if v}
 
     def doc_frequency(self, fieldname: str, text) -> int:
         """Documents holding the term, as Whoosh's statistics count them (deletions included)."""
