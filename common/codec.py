@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_left
+from itertools import chain
 
 import numpy as np
+from whoosh import formats
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3FieldWriter, W3TermInfo, W3TermsReader
 from whoosh.matching import LeafMatcher, NullMatcher, ReadTooFar
 from whoosh.reading import TermNotFound
@@ -34,6 +36,49 @@ _F4 = np.dtype("<f4")
 _BASE = struct.Struct("<Q")
 SMALL = 32  # below this many postings struct.pack beats building numpy arrays
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
+
+
+class ArrayCharacters(formats.Characters):
+    """Positions and character offsets as little-endian uint32 triples (pos, start, end).
+
+    Whoosh's own Characters format pickles delta lists, so reading the positions of a
+    hundred documents cost a hundred unpicklings; these values decode with one
+    ``np.frombuffer`` over the joined bytes of many postings (phrases, proximity).
+    Whoosh's generic code (highlighting, Phrase queries) reads them through the same
+    ``decode_*`` methods, so plain Whoosh still searches the index.
+    """
+
+    def encode(self, poslist) -> bytes:
+        return struct.pack(f"<{3 * len(poslist)}I", *chain.from_iterable(poslist))
+
+    def decode_characters(self, valuestring: bytes) -> list[tuple[int, int, int]]:
+        flat = struct.unpack(f"<{len(valuestring) // 4}I", valuestring)
+        return list(zip(flat[0::3], flat[1::3], flat[2::3]))
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return list(struct.unpack(f"<{len(valuestring) // 4}I", valuestring)[0::3])
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 12
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
+        return [(p, 1.0) for p in self.decode_positions(valuestring)]
+
+    def combine(self, vs) -> bytes:
+        spans: dict[int, tuple[int, int]] = {}
+        for v in vs:
+            for pos, sc, ec in self.decode_characters(v):
+                old = spans.get(pos)
+                spans[pos] = (sc, ec) if old is None else (min(sc, old[0]), max(ec, old[1]))
+        return self.encode([(pos, sc, ec) for pos, (sc, ec) in sorted(spans.items())])
+
+
+def decode_triples(blob: bytes) -> np.ndarray:
+    """The (pos, start, end) rows of one or more joined ArrayCharacters values."""
+    return np.frombuffer(blob, dtype=_U4).reshape(-1, 3)
 
 
 def length_column_name(fieldname: str) -> str:
@@ -336,6 +381,6 @@ class ArrayMatcher(LeafMatcher):
 
 
 __all__ = [
-    "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "TermNotFound", "TermPostings",
+    "ArrayCharacters", "ArrayCodec", "decode_triples", "ArrayMatcher", "ArrayTermsReader", "TermNotFound", "TermPostings",
     "field_lengths", "is_array_segment", "segment_field_lengths", "length_column_name", "read_term",
 ]

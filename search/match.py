@@ -84,20 +84,21 @@ def prefix_terms(view: IndexView, fieldname: str, word: str) -> list[str]:
 
 def phrase_docs(view: IndexView, fieldname: str, stems: list[str]) -> np.ndarray:
     """Documents where the stems occur at consecutive positions of the field (Whoosh's
-    Phrase with slop 1)."""
+    Phrase with slop 1): (doc, position - i) keys of the i-th word, intersected."""
     cand = view.postings(fieldname, stems[0]).ids
     for t in stems[1:]:
         cand = intersect(cand, view.postings(fieldname, t).ids)
     if not len(cand):
         return NONE
-    per_word = [view.positions(fieldname, t, cand) for t in stems]
-    keep = []
-    for d in cand.tolist():
-        first = per_word[0].get(d, ())
-        rest = [set(pw.get(d, ())) for pw in per_word[1:]]
-        if any(all(p + i in rest[i - 1] for i in range(1, len(stems))) for p in first):
-            keep.append(d)
-    return np.array(keep, dtype=np.int64)
+    keys = None
+    for i, t in enumerate(stems):
+        docs, pos = view.occurrences(fieldname, t, cand)
+        ok = pos >= i
+        k = np.unique((docs[ok] << 32) | (pos[ok] - i))
+        keys = k if keys is None else intersect(keys, k)
+        if not len(keys):
+            return NONE
+    return np.unique(keys >> 32)
 
 
 def clause_docs(view: IndexView, clause: Clause) -> np.ndarray:

@@ -17,8 +17,6 @@ alone.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 import numpy as np
 
 from search.match import Matches, clause_fields, prefix_terms, term_text
@@ -103,19 +101,21 @@ def top_k(scores: np.ndarray, cand: np.ndarray, k: int, tie: np.ndarray) -> np.n
     return sel[order[:k]]
 
 
-def near(pa: list[int], pb: list[int], slop: int, ordered: bool) -> bool:
-    """True when some position in pb follows (or, unordered, neighbours) one in pa within slop."""
-    if len(pa) > len(pb) and not ordered:
-        pa, pb = pb, pa
-    n = len(pb)
-    for p in pa:  # pb is sorted: look at the first position after p - slop
-        i = bisect_left(pb, p - slop)
-        while i < n and pb[i] <= p + slop:
-            q = pb[i]
-            if q != p and (q > p or not ordered):
-                return True
-            i += 1
-    return False
+def near_docs(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], slop: int,
+              ordered: bool) -> np.ndarray:
+    """Docs where some occurrence of b follows (or, unordered, neighbours) one of a within
+    slop positions, never at the same position; a and b are (doc, position) arrays."""
+    if not len(a[0]) or not len(b[0]):
+        return np.zeros(0, dtype=np.int64)
+    ka = (a[0] << 32) | a[1]
+    kb = (b[0] << 32) | b[1]  # sorted: docs ascending, positions ascending within a doc
+    hi = np.searchsorted(kb, ka + slop, "right")
+    if ordered:
+        found = hi - np.searchsorted(kb, ka, "right")
+    else:
+        same = np.searchsorted(kb, ka, "right") - np.searchsorted(kb, ka, "left")
+        found = hi - np.searchsorted(kb, ka - slop, "left") - same
+    return np.unique(a[0][found > 0])
 
 
 def proximity(view: IndexView, docs: list[int], words: list[str], params: RankingParams) -> dict[int, float]:
@@ -124,18 +124,13 @@ def proximity(view: IndexView, docs: list[int], words: list[str], params: Rankin
     pairs = [(a, b) for a, b in zip(stems, stems[1:]) if a != b]
     if not pairs or params.prox_boost <= 0 or not docs:
         return {}
-    order = sorted(docs)
-    pos = {t: view.positions("body", t, order) for t in set(stems)}
-    out: dict[int, float] = {}
-    for d in order:
-        found = 0
-        for a, b in pairs:
-            pa, pb = pos[a].get(d), pos[b].get(d)
-            if pa and pb and near(pa, pb, params.prox_slop, params.prox_ordered):
-                found += 1
-        if found:
-            out[d] = found / len(pairs)
-    return out
+    order = np.array(sorted(docs), dtype=np.int64)
+    occ = {t: view.occurrences("body", t, order) for t in set(stems)}
+    found = np.concatenate([near_docs(occ[a], occ[b], params.prox_slop, params.prox_ordered) for a, b in pairs])
+    if not len(found):
+        return {}
+    docs_, counts = np.unique(found, return_counts=True)
+    return {d: c / len(pairs) for d, c in zip(docs_.tolist(), counts.tolist())}
 
 
 def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: RankingParams,

@@ -15,7 +15,7 @@ from itertools import islice
 
 import numpy as np
 
-from common.codec import TermPostings
+from common.codec import TermPostings, decode_triples
 from search.columns import Columns, ColumnsCache
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -103,6 +103,21 @@ class IndexView:
     def alive(self) -> np.ndarray:
         """True for each document number that is not deleted."""
         return self.columns.alive
+
+    def occurrences(self, fieldname: str, text, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(doc, position) of every occurrence of the term in the sorted docs, in that order.
+
+        One ``frombuffer`` over the joined values of all those postings: no per-document
+        decoding (phrases and proximity use this)."""
+        p = self.postings(fieldname, text)
+        found = p.values(np.asarray(docs, dtype=np.int64)) if len(p) else {}
+        if not found:
+            return _EMPTY_IDS, _EMPTY_IDS
+        blobs = list(found.values())
+        triples = decode_triples(b"".join(blobs))
+        doc_of = np.repeat(np.fromiter(found.keys(), dtype=np.int64, count=len(found)),
+                           [len(b) // 12 for b in blobs])
+        return doc_of, triples[:, 0].astype(np.int64)
 
     def positions(self, fieldname: str, text, docs) -> dict[int, list[int]]:
         """doc -> word positions of the term, for the given docs that hold it."""

@@ -25,7 +25,7 @@ from search.match import match
 from search.query import parse_query
 from search.ranking import DEFAULT
 from search.request import SearchRequest
-from search.score import bm25f
+from search.score import bm25f, near_docs
 from search.view import IndexView
 
 pytestmark = pytest.mark.skipif(not (SHARED_DATA / "bbc").is_dir(), reason="needs ../shared/data/bbc")
@@ -157,3 +157,25 @@ def test_pages_follow_one_order(engine):
     newest = engine.search(SearchRequest(q="government", sort="newest", size=50))
     dates = [h.date for h in newest.hits if h.date]
     assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.parametrize("pa,pb,slop,ordered,expected", [
+    ([1], [2], 1, True, True),
+    ([2], [1], 1, True, False),
+    ([2], [1], 1, False, True),
+    ([1], [10], 8, False, False),
+    ([1], [9], 8, False, True),
+    ([5, 40], [31], 8, True, False),
+    ([5, 40], [31], 9, False, True),
+    ([3], [3], 8, False, False),  # the same position (a hyphen part) is not "near"
+    ([3], [3, 4], 1, False, True),
+    ([1, 2, 3, 100], [50, 104], 4, True, True),
+])
+def test_near_docs(pa, pb, slop, ordered, expected):
+    def occ(positions, doc):
+        return np.full(len(positions), doc, dtype=np.int64), np.array(positions, dtype=np.int64)
+
+    # doc 7 holds the case; doc 6 has b just before a's doc starts, doc 8 has only a
+    a = tuple(np.concatenate(x) for x in zip(occ(pa, 7), occ([0], 8)))
+    b = tuple(np.concatenate(x) for x in zip(occ([2**31], 6), occ(pb, 7)))
+    assert near_docs(a, b, slop, ordered).tolist() == ([7] if expected else [])
