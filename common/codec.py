@@ -252,6 +252,26 @@ class TermPostings:
         total = int(self._ends[-1]) if len(self._ends) else 0
         self._blob = self._posfile.get(self._base, total) if total else b""
 
+    def gather(self, indices: np.ndarray) -> list[bytes]:
+        """The values of the postings at the given indices.
+
+        A few postings of a long list are read one by one; otherwise (or once the whole
+        stream is in memory) they are sliced from the term's stream read at once.
+        """
+        if self._lens is None:
+            return [b""] * len(indices)
+        if self._ends is None:
+            self._ends = np.cumsum(self._lens, dtype=np.int64)
+        ends = self._ends[indices].tolist()
+        lens = self._lens[indices].tolist()
+        if self._blob is None and len(indices) * 16 < len(self._lens):
+            get, base = self._posfile.get, self._base
+            return [get(base + e - n, n) for e, n in zip(ends, lens)]
+        if self._blob is None:
+            self._load()
+        blob = self._blob
+        return [blob[e - n:e] for e, n in zip(ends, lens)]
+
     def value(self, i: int) -> bytes | None:
         """The encoded value (positions, characters) of the i-th posting (None: no values)."""
         if self._lens is None:

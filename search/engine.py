@@ -26,7 +26,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
-from common.layout import IndexUnavailable, check_index, current_version, read_last_run
+from common.layout import LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.collect import apply_filters, by_date, facets
 from search.columns import KINDS, ColumnsCache, ColumnsDamaged
@@ -90,6 +90,7 @@ class SearchEngine:
         # Searchers hold open index files: close them when the engine goes away.
         weakref.finalize(self, _close_all, self._pool)
         self._columns = ColumnsCache()
+        self._last_run: tuple | None = None
 
     # -- searcher lifecycle ------------------------------------------------------------
 
@@ -140,9 +141,7 @@ class SearchEngine:
                 version = latest
                 _ix, searcher = self._open(version)
         try:
-            last = read_last_run(self.index_dir)
-            if last:
-                last = {k: v for k, v in last.items() if not isinstance(v, (list, dict))}
+            last = self._last_run_brief()
             yield searcher, IndexState(version.name, searcher.reader().generation(), last)
         finally:
             with self._pool_lock:
@@ -151,6 +150,22 @@ class SearchEngine:
                 del self._pool[: len(extra)]
             for _v, old in extra:
                 _quiet_close(old)
+
+    def _last_run_brief(self) -> dict | None:
+        """The last run's summary without its lists, re-read only when the file changes."""
+        try:
+            st = (Path(self.index_dir) / LAST_RUN).stat()
+            key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            key = None
+        cached = self._last_run
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        last = read_last_run(self.index_dir)
+        if last:
+            last = {k: v for k, v in last.items() if not isinstance(v, (list, dict))}
+        self._last_run = (key, last)
+        return last
 
     def close(self) -> None:
         """Close the idle searchers (a later request opens a new one)."""

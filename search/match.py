@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.analysis import stem
-from common.schema import KIND_ARTICLE
 from search.query import Clause, ParsedQuery
 from search.view import IndexView
 
@@ -133,9 +132,8 @@ def _plain_groups(parsed: ParsedQuery) -> list[tuple[Clause, ...]]:
 
 def match(view: IndexView, parsed: ParsedQuery, mode: str = "all") -> Matches:
     """Matches of a parsed query: mode "all" ANDs plain words, "any" ORs them."""
-    articles = view.postings("kind", KIND_ARTICLE).ids
     if parsed.is_empty:
-        return Matches(articles)
+        return Matches(np.flatnonzero(view.columns.articles))
     positive = parsed.positive_groups
     plain = _plain_groups(parsed)
     required = [g for g in positive if g not in plain] if mode == "any" else positive
@@ -144,7 +142,7 @@ def match(view: IndexView, parsed: ParsedQuery, mode: str = "all") -> Matches:
     if mode == "any" and plain:
         sets.append(union(per_word))
     if not sets and parsed.negative_clauses:
-        sets = [articles]
+        sets = [np.flatnonzero(view.columns.articles)]
     if not sets:
         return Matches(NONE)
     sets.sort(key=len)

@@ -15,7 +15,7 @@ from itertools import islice
 
 import numpy as np
 
-from common.codec import TermPostings, decode_triples
+from common.codec import TermNotFound, TermPostings, decode_triples
 from search.columns import Columns, ColumnsCache
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -29,6 +29,7 @@ class Postings:
     ids: np.ndarray  # int64, ascending
     weights: np.ndarray  # float32 (term frequency x field boost)
     parts: list[tuple[int, TermPostings]]  # (segment's first doc, its postings) for values
+    df: int = 0  # documents with the term as Whoosh counts them (deleted ones included)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -46,8 +47,7 @@ class Postings:
             i = np.searchsorted(tp.ids, local)
             i[i == len(tp.ids)] = 0
             hit = tp.ids[i] == local
-            for d, k in zip((local[hit] + off).tolist(), i[hit].tolist()):
-                out[d] = tp.value(k)
+            out.update(zip((local[hit] + off).tolist(), tp.gather(i[hit])))
         return out
 
 
@@ -83,9 +83,10 @@ class IndexView:
         btext = self._btext(fieldname, text)
         ids, weights, parts = [], [], []
         for r, off in self.leaves:
-            if (fieldname, btext) not in r:
+            try:
+                m = r.postings(fieldname, btext)
+            except TermNotFound:
                 continue
-            m = r.postings(fieldname, btext)
             tp: TermPostings = getattr(m, "child", m).postings  # deletions: the alive mask below
             parts.append((off, tp))
             ids.append(tp.ids.astype(np.int64) + off if off else tp.ids.astype(np.int64))
@@ -97,7 +98,7 @@ class IndexView:
         keep = self.alive[all_ids]
         if not keep.all():
             all_ids, all_w = all_ids[keep], all_w[keep]
-        return Postings(all_ids, all_w, parts)
+        return Postings(all_ids, all_w, parts, sum(len(tp) for _off, tp in parts))
 
     @property
     def alive(self) -> np.ndarray:
@@ -136,9 +137,7 @@ class IndexView:
 
     def doc_frequency(self, fieldname: str, text) -> int:
         """Documents holding the term, as Whoosh's statistics count them (deletions included)."""
-        if fieldname not in self.schema:
-            return 0
-        return self.reader.doc_frequency(fieldname, self._btext(fieldname, text))
+        return self.postings(fieldname, text).df
 
     def avg_field_length(self, fieldname: str) -> float:
         return self.searcher.avg_field_length(fieldname) or 1.0
