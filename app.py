@@ -26,7 +26,8 @@ MAX_HEADERS = 32 * 1024
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; config keys INDEX_DIR (required to search), CORPUS_DIR, SEARCH_BACKEND."""
+    """Build the app; config keys INDEX_DIR (required to search), CORPUS_DIR, BASE_URL,
+    SEARCH_BACKEND, SEARCH_BUDGET_S and HEAVY_SLOTS (see README, Serving)."""
     app = Flask(__name__)
     # "//" in a path is an odd id, not a typo to redirect: answer 404, never a 308.
     app.url_map.merge_slashes = False

@@ -9,17 +9,21 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the metrics are shared with the tests
 
-from bench.extraction_metrics import shingle_score, snippet_score  # noqa: E402
+from extraction_metrics import shingle_score, snippet_score  # noqa: E402
 from indexer.htmlclean import ExtractionError, extract_html  # noqa: E402
 
-DATA = Path("/work/shared/data/extraction")
+# Beside the checkout, like the other benches (SHARED_DATA overrides, as in bench/corpora.py).
+DATA = Path(os.environ.get("SHARED_DATA", ROOT.parent / "shared" / "data")) / "extraction"
 SCRAPINGHUB = DATA / "scrapinghub"
 TRAFILATURA = DATA / "trafilatura"
 

@@ -23,32 +23,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "tests"):  # the metric and the loader are shared with the tests
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-from bench.shingle_metric import page_counts, score  # noqa: E402
+from datasets import load_pages  # noqa: E402
+from shingle_metric import page_counts, score  # noqa: E402
 from indexer.textclean import WORD_RE, clean_text_dump, furniture_lines  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "extraction" / "scrapinghub"
 REUTERS = ROOT.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
-
-
-def load_pages(data: Path) -> list[dict[str, str]]:
-    """[{id, host, text, truth}] for every page with both a text dump and a truth."""
-    truth = {}
-    with open(data / "ground_truth.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            truth[row["id"]] = row
-    pages = []
-    with gzip.open(data / "baselines" / "html-text.jsonl.gz", "rt", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            gt = truth[row["id"]]
-            pages.append({"id": row["id"], "host": urlsplit(gt["url"]).netloc,
-                          "url": gt["url"], "text": row["articleBody"] or "",
-                          "truth": gt["articleBody"] or ""})
-    return pages
 
 
 def furniture_by_host(pages: list[dict[str, str]]) -> dict[str, frozenset[str]]:

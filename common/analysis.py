@@ -40,9 +40,29 @@ def _nltk():
     return RegexpTokenizer(TOKEN_PATTERN, flags=re.UNICODE | re.VERBOSE), SnowballStemmer("english")
 
 
+# NLTK bounds each regex call by wall-clock time (nltk.redos, 5 s). Our pattern is linear,
+# but one call over a multi-megabyte text on a busy machine can pass that bound, and the
+# document then fails; pieces of this many characters take milliseconds each.
+TOKENIZE_PIECE = 65536
+_SPACE = re.compile(r"\s")
+
+
 def span_tokenize(text: str) -> Iterator[tuple[int, int]]:
-    """NLTK's token spans (start, end) over ``text``."""
-    return _nltk()[0].span_tokenize(text)
+    """NLTK's token spans (start, end) over ``text``, tokenized in bounded pieces.
+
+    Pieces end at white space, which no token contains, so the spans are the same as
+    those of one call over the whole text.
+    """
+    tokenizer = _nltk()[0]
+    start, n = 0, len(text)
+    while start < n:
+        end = min(start + TOKENIZE_PIECE, n)
+        if end < n:
+            space = _SPACE.search(text, end, end + 1024)
+            end = space.end() if space else end
+        for left, right in tokenizer.span_tokenize(text[start:end]):
+            yield start + left, start + right
+        start = end
 
 STOPWORDS: frozenset[str] = frozenset(
     line.strip()

@@ -3,7 +3,7 @@
     INDEX_DIR/
       current -> versions/<name>     symlink, swapped atomically by --rebuild
       versions/<name>/               a Whoosh index (plus furniture.json for the cleaner)
-      indexer.lock                   flock held by the one running indexer
+      indexer.lock                   record lock (lockf) held by the one running indexer
       last_run.json                  summary of the last completed run (atomic write)
 
 Readers resolve ``current`` once per searcher, so a swap never shows them a half-built

@@ -1,7 +1,8 @@
 """`python -m indexer`: the thin command-line layer over indexer.run (what cron runs).
 
 Exit status: 0 when the run completed (skipped files included), 75 (EX_TEMPFAIL) when
-another run holds the index, 1 for a fatal error, 2 for bad arguments.
+another run holds the index, 3 when the run would remove most of the archive (refused,
+nothing changed; --allow-mass-delete), 1 for a fatal error, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import sys
 from pathlib import Path
 
 from indexer.corpus import DEFAULT_MAX_BYTES
-from indexer.run import FatalError, RunOptions, Summary, run_indexer
+from indexer.pipeline import DOC_TIME_BUDGET
+from indexer.run import FatalError, MassDeleteRefused, RunOptions, Summary, run_indexer
 from indexer.store import IndexLocked
 
 EXIT_LOCKED = 75
+EXIT_MASS_DELETE = 3
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,6 +32,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip files larger than this")
     p.add_argument("--batch-size", type=int, default=1000, help="files per commit")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="cleaning processes")
+    p.add_argument("--doc-timeout", type=float, default=DOC_TIME_BUDGET, metavar="SECONDS",
+                   help="skip a file that takes longer than this to clean (0: no bound)")
+    p.add_argument("--allow-mass-delete", action="store_true",
+                   help="let this run remove more than half of the indexed files (else refused, exit 3)")
     args = p.parse_args(argv)
     if not args.corpus:
         p.error("no corpus: pass --corpus DIR or set CORPUS_DIR")
@@ -36,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("no index folder: pass --index DIR or set INDEX_DIR")
     if args.max_bytes < 1 or args.batch_size < 1 or args.workers < 1:
         p.error("--max-bytes, --batch-size and --workers must be positive")
+    if not 0 <= args.doc_timeout < float("inf"):
+        p.error("--doc-timeout must be a number of seconds, 0 or more")
     return args
 
 
@@ -71,7 +80,7 @@ class Progress:
 def print_summary(summary: Summary, as_json: bool) -> None:
     if as_json:
         keys = ("added", "updated", "removed", "unchanged", "duplicates", "skipped", "skipped_files",
-                "rebuild", "index_version", "seconds")
+                "rebuild", "refused", "would_remove", "index_version", "seconds")
         data = {k: getattr(summary, k) for k in keys}
         print(json.dumps(data, ensure_ascii=False))
         return
@@ -109,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         max_bytes=args.max_bytes,
         batch_size=args.batch_size,
         workers=args.workers,
+        allow_mass_delete=args.allow_mass_delete,
+        doc_timeout=args.doc_timeout,
         progress=progress,
         log=lambda message: print(f"indexer: {message}", file=sys.stderr, flush=True),
     )
@@ -117,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     except IndexLocked as exc:
         print(f"indexer: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except MassDeleteRefused as exc:
+        print(f"indexer: {exc}", file=sys.stderr)
+        if args.json and exc.summary is not None:
+            print_summary(exc.summary, as_json=True)
+        return EXIT_MASS_DELETE
     except FatalError as exc:
         print(f"indexer: error: {exc}", file=sys.stderr)
         return 1

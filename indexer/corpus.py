@@ -13,6 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html"}
 MANIFEST = "manifest.jsonl"
@@ -27,6 +28,7 @@ class CorpusFile:
     abs: Path
     size: int
     mtime_ns: int
+    max_bytes: int = DEFAULT_MAX_BYTES  # the size limit, checked again when reading
 
     @property
     def kind(self) -> str:
@@ -45,6 +47,13 @@ class Skip:
 class Scan:
     files: list[CorpusFile] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    # Folders that could not be listed ("sub/", or "" for the corpus root): what they held
+    # is unknown this run, so their files count as unchanged, not as deleted.
+    unlisted: list[str] = field(default_factory=list)
+
+    def unknown(self, rel: str) -> bool:
+        """True when rel lies in a folder this scan could not list."""
+        return any(rel.startswith(prefix) for prefix in self.unlisted)
 
 
 def _inside(root: Path, target: Path) -> bool:
@@ -65,7 +74,9 @@ def _scan_dir(root: Path, path: str, prefix: str, max_bytes: int, scan: Scan) ->
     try:
         entries = sorted(os.scandir(path), key=lambda e: e.name)
     except OSError as exc:
-        scan.skipped.append(Skip(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc}"))
+        scan.skipped.append(Skip(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc} "
+                                 "(its indexed files are kept)"))
+        scan.unlisted.append(prefix)
         return
     for entry in entries:
         name = entry.name
@@ -124,8 +135,40 @@ def _check_file(entry: os.DirEntry, rel: str, max_bytes: int, scan: Scan) -> Ski
         return Skip(rel, f"file too large ({st.st_size} bytes > limit of {max_bytes})")
     if not os.access(entry.path, os.R_OK):
         return Skip(rel, "file not readable (permission denied)")
-    scan.files.append(CorpusFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
+    scan.files.append(CorpusFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns, max_bytes))
     return None
+
+
+class FileRefused(ValueError):
+    """A file that is no longer what the scan saw (not regular, grown past the limit)."""
+
+
+_READ_CHUNK = 1 << 20
+
+
+def read_corpus_file(f: CorpusFile) -> bytes:
+    """The file's bytes, never more than its limit, never blocking.
+
+    The file may have changed since the scan: a FIFO swapped in would block ``open()``
+    for ever (O_NONBLOCK returns at once, then fstat refuses it), and a file that grew
+    to hundreds of megabytes is refused after reading limit + 1 bytes, not read whole.
+    """
+    fd = os.open(f.abs, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FileRefused("not a regular file (replaced after the scan)")
+        chunks, size = [], 0
+        while size <= f.max_bytes:
+            chunk = os.read(fd, min(_READ_CHUNK, f.max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > f.max_bytes:
+        raise FileRefused(f"file too large (grew past the limit of {f.max_bytes} bytes after the scan)")
+    return b"".join(chunks)
 
 
 @dataclass
@@ -155,6 +198,15 @@ def _normalize_rel(name: str) -> str:
     return name if "//" not in name and "/./" not in name else Path(name).as_posix()
 
 
+def url_problem(url: str) -> str | None:
+    """Why a URL cannot be parsed (e.g. "http://[::1": an unclosed IPv6 host), or None."""
+    try:
+        urlsplit(url).hostname
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def load_manifest(root: Path) -> Manifest:
     """Read manifest.jsonl if present; bad lines are reported, not fatal."""
     manifest = Manifest()
@@ -180,6 +232,9 @@ def load_manifest(root: Path) -> Manifest:
             continue
         rel = _normalize_rel(obj["file"])
         entry = {k: obj[k] for k in MANIFEST_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()}
+        if "url" in entry and (problem := url_problem(entry["url"])):
+            manifest.problems.append(Skip(where, f"manifest url is not a valid URL ({problem}); url ignored"))
+            del entry["url"]
         manifest.entries[rel] = entry
         manifest.hashes[rel] = hashlib.sha1(line.strip().encode("utf-8")).hexdigest()[:16]
     return manifest

@@ -180,14 +180,27 @@ def _near_edge(start: int, length: int) -> bool:
     return start < EDGE_CHARS or start > length - EDGE_CHARS
 
 
+# dateparser calls per text: each takes about a millisecond, and a page full of date
+# phrases that do not parse (4.9 MB of them: 112 s) must not cost one call per phrase.
+# A real page states its date in its first few phrases.
+MAX_PHRASE_PARSES = 20
+
+
 def date_from_text(text: str) -> PubDate | None:
     """The publication date a page's text states (labelled first, then datelines), or None."""
     if not text:
         return None
+    parses = 0
     for pattern in TEXT_PATTERNS:
+        if pattern.kind == "phrase" and parses >= MAX_PHRASE_PARSES:
+            continue
         for m in pattern.regex.finditer(text):
             if not pattern.label and not _near_edge(m.start(), len(text)):
                 continue
+            if pattern.kind == "phrase":
+                parses += 1
+                if parses > MAX_PHRASE_PARSES:
+                    break
             found = _read_match(pattern, m)
             if found is not None:
                 return found

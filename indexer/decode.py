@@ -41,7 +41,9 @@ def decode_bytes(data: bytes, html: bool = False) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
+        # errors="replace": a truncated download has an odd byte count, and the text
+        # before the cut is still worth indexing.
+        return data.decode("utf-16", errors="replace"), "utf-16"
     if looks_binary(data):
         raise DecodeError("binary file (contains NUL bytes)")
     try:

@@ -9,18 +9,55 @@ from __future__ import annotations
 
 import hashlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from common.dates import DateFormatError, PubDate
-from common.documents import Article, FileState
+from common.documents import Article, FileState, article_fields
 from common.schema import PreAnalyzed, build_schema
 from indexer import dates, source, textclean
-from indexer.corpus import CorpusFile, Skip
+from indexer.corpus import CorpusFile, FileRefused, Skip, read_corpus_file
 from indexer.decode import DecodeError, decode_bytes
 
 TITLE_MAX = 300
+
+
+# Seconds one file may take to clean (a typical page takes a tenth of a second; a 4.5 MB
+# page of nested markup took trafilatura 56 s, and every later run would spend it again).
+DOC_TIME_BUDGET = 30.0
+
+
+class DocumentTimeout(Exception):
+    """A file took longer than its time budget to clean."""
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise DocumentTimeout in this thread once ``seconds`` have passed (SIGALRM).
+
+    Only in a main thread (where signals arrive: the workers, the CLI); elsewhere, and
+    with 0, no bound. The exception reaches the next Python line, so a long call into C
+    code ends first; every stage here returns to Python often.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum, _frame):
+        raise DocumentTimeout(f"cleaning took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(frozen=True)
@@ -32,6 +69,7 @@ class Job:
     manifest: dict = field(default_factory=dict)
     meta_hash: str = ""
     furniture: frozenset[str] = frozenset()
+    time_budget: float = DOC_TIME_BUDGET  # seconds of cleaning this file may take; 0: no bound
 
 
 @dataclass
@@ -41,6 +79,7 @@ class Result:
     article: Article | None = None
     skip: Skip | None = None
     postings: dict[str, PreAnalyzed] = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)  # the article's index fields
 
 
 _SCHEMA = build_schema()
@@ -60,13 +99,16 @@ def doc_id_for(rel: str) -> str:
 def group_key(rel: str, manifest: dict) -> str:
     """Documents sharing furniture: same site (manifest URL host), else same folder."""
     url = manifest.get("url", "")
-    host = urlsplit(url).hostname if url else None
+    try:
+        host = urlsplit(url).hostname if url else None
+    except ValueError:  # e.g. "http://[::1": load_manifest drops these, this is a backstop
+        host = None
     return host or str(Path(rel).parent)
 
 
 def read_text(job: Job) -> tuple[str, str]:
-    """(text, file_hash) of a job's file; raises OSError or DecodeError."""
-    data = job.file.abs.read_bytes()
+    """(text, file_hash) of a job's file; raises OSError, FileRefused or DecodeError."""
+    data = read_corpus_file(job.file)
     text, _encoding = decode_bytes(data, html=job.file.kind == "html")
     return text, hashlib.sha1(data).hexdigest()
 
@@ -78,20 +120,31 @@ def content_hash(title: str, body: str) -> str:
 
 
 def process_file(job: Job) -> Result:
-    """Read, decode, clean and date one file; never raises for a bad document."""
+    """Read, decode, clean, date and analyse one file; never raises for a bad document."""
     state = FileState(job.file.rel, job.file.size, job.file.mtime_ns, "", job.meta_hash)
     try:
         text, state.file_hash = read_text(job)
-        article = _build_article(job, text)
-    except DecodeError as exc:
+    except (DecodeError, FileRefused) as exc:
         return Result(job, state, skip=Skip(job.file.rel, str(exc)))
     except OSError as exc:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot read file: {exc.strerror or exc}"))
-    except (ValueError, RecursionError) as exc:  # htmlclean.ExtractionError is a ValueError
-        return Result(job, state, skip=Skip(job.file.rel, f"cannot extract article: {exc}"))
-    if article is None or not article.body.strip():
-        return Result(job, state, skip=Skip(job.file.rel, "no article text after cleaning"))
-    return Result(job, state, article=article, postings=analyse(article))
+    try:
+        with time_budget(job.time_budget):
+            article = _build_article(job, text)
+            if article is None or not article.body.strip():
+                return Result(job, state, skip=Skip(job.file.rel, "no article text after cleaning"))
+            # Built here, inside the boundary, so a value the index cannot hold is this
+            # file's skip and not a failure of the writer (and of every later run).
+            return Result(job, state, article=article, postings=analyse(article),
+                          fields=article_fields(article, state))
+    except Exception as exc:  # noqa: BLE001 -- the document boundary: any stage, any type
+        return Result(job, state, skip=Skip(job.file.rel, failure_reason(exc)))
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A skip reason naming the exception, so a recurring fault can be traced."""
+    what = "cannot extract article" if isinstance(exc, ValueError) else "cannot process file"
+    return f"{what} ({exc.__class__.__name__}: {str(exc)[:200]})"
 
 
 def _build_article(job: Job, text: str) -> Article | None:
@@ -144,9 +197,12 @@ def _manifest_date(entry: dict) -> PubDate | None:
     if not raw:
         return None
     try:
-        return PubDate.parse(raw[:10] if len(raw) > 10 and raw[10] in "T " else raw)
+        given = PubDate.parse(raw[:10] if len(raw) > 10 and raw[10] in "T " else raw)
     except DateFormatError:
         return None
+    # Year 9999 parses, but its period ends past datetime's range; no archive is dated
+    # later than next year, so a later date is a typo and the extracted date is used.
+    return given if given.year <= dates.max_year() else None
 
 
 def line_keys(job: Job) -> tuple[str, list[str]]:
@@ -154,9 +210,11 @@ def line_keys(job: Job) -> tuple[str, list[str]]:
     if job.file.kind != "text":
         return group_key(job.file.rel, job.manifest), []
     try:
-        text, _ = read_text(job)
-    except (OSError, DecodeError):
+        with time_budget(job.time_budget):
+            text, _ = read_text(job)
+            keys = {textclean.line_key(line) for line in textclean.unwrap_lines(text)
+                    if 0 < len(line.strip()) <= 120}
+    except Exception:  # noqa: BLE001 -- process_file reports this file's fault as its skip
         return group_key(job.file.rel, job.manifest), []
-    keys = {textclean.line_key(line) for line in textclean.unwrap_lines(text) if 0 < len(line.strip()) <= 120}
     keys.discard("")
     return group_key(job.file.rel, job.manifest), sorted(keys)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
+import signal
+import sys
 import threading
 import time
 from itertools import islice
@@ -19,13 +22,15 @@ from pathlib import Path
 
 from whoosh.index import Index
 
-from common.documents import FileState, article_fields, duplicate_fields, fields_from_stored, skipped_fields
+from common.documents import FileState, duplicate_fields, fields_from_stored, skipped_fields
 from common.codec import ArrayCodec, is_array_segment
-from common.layout import LAST_RUN, IndexUnavailable, write_json_atomic
+from common.layout import LAST_RUN, IndexUnavailable, open_live_index, write_json_atomic
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
-from indexer.corpus import DEFAULT_MAX_BYTES, CorpusFile, Manifest, Skip, load_manifest, scan_corpus
+from indexer.corpus import (
+    DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Scan, Skip, load_manifest, read_corpus_file, scan_corpus,
+)
 from indexer.furniture import FurnitureStats
-from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
+from indexer.pipeline import DOC_TIME_BUDGET, Job, Result, doc_id_for, group_key, line_keys, process_file
 from indexer.store import (
     DocState,
     RunLock,
@@ -53,6 +58,20 @@ class FatalError(RuntimeError):
     """The run cannot proceed; the message says what to do. The live index is unchanged."""
 
 
+class MassDeleteRefused(FatalError):
+    """The run would remove most of the indexed files (see _check_removals); nothing changed."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.summary: Summary | None = None  # set by run_indexer, for the --json output
+
+
+# A run may not remove this share of the indexed files, nor at least MASS_DELETE_MIN of
+# them, without --allow-mass-delete (a few files in a small archive can always go).
+MASS_DELETE_SHARE = 0.5
+MASS_DELETE_MIN = 5
+
+
 @dataclass
 class RunOptions:
     corpus: Path
@@ -61,6 +80,8 @@ class RunOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     batch_size: int = 1000
     workers: int = 2
+    allow_mass_delete: bool = False
+    doc_timeout: float = DOC_TIME_BUDGET
     progress: Callable[[int, int], None] | None = None
     log: Callable[[str], None] | None = None
 
@@ -75,6 +96,8 @@ class Summary:
     skipped: int = 0
     skipped_files: list[dict] = field(default_factory=list)
     rebuild: bool = False
+    refused: str | None = None  # "mass_delete" when the run was refused (nothing changed)
+    would_remove: int = 0
     corpus: str = ""
     index_version: str = ""
     started: str = ""
@@ -104,9 +127,15 @@ def run_indexer(opts: RunOptions) -> Summary:
     try:
         with RunLock(index_dir):
             _locked_run(opts, corpus, index_dir, summary)
+    except MassDeleteRefused as exc:
+        summary.seconds, summary.finished = round(time.time() - t0, 3), _now()
+        exc.summary = summary
+        raise
     except IndexUnavailable as exc:
         raise FatalError(str(exc)) from exc
     except OSError as exc:
+        if exc.errno is None:  # TimeoutError and the like: not a disk or permission problem
+            raise
         raise FatalError(
             f"index write failed ({exc.strerror or exc}); the live index is unchanged: "
             "free disk space or fix permissions on the index folder, then run again"
@@ -133,8 +162,9 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     manifest = load_manifest(corpus)
     for item in scan.skipped + manifest.problems:
         summary.skip(item)
+    created = False
     if not opts.rebuild:
-        version, ix, _created = open_or_create_live(index_dir)
+        version, ix, created = open_or_create_live(index_dir)
         if needs_rebuild(ix):
             ix.close()
             opts = replace(opts, rebuild=True)
@@ -143,26 +173,62 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
                 opts.log("the index was written by an older version: rebuilding it (searches "
                          "use the old one until the new one is complete)")
     if opts.rebuild:
+        # Before anything is built: a rebuild over an empty folder would swap in an empty index.
+        live_docs = _live_doc_count(index_dir)
+        _check_removals(opts, summary, live_docs - len(scan.files), live_docs)
         version, ix = new_version(index_dir)
         states: dict[str, DocState] = {}
         completed = True
     else:
         states, completed = load_states(ix, version)
     summary.index_version = version.name
-    diff = _diff(scan.files, states, manifest, summary)
+    diff = _diff(scan, states, manifest, summary)
+    if not opts.rebuild:
+        try:
+            _check_removals(opts, summary, len(diff.removed), len(states))
+        except MassDeleteRefused:
+            ix.close()
+            raise
+    # A first build goes live with its first commit; a rebuild only when complete.
+    publish = (lambda: make_live(index_dir, version)) if created else None
     try:
         if diff.jobs or diff.removed or not completed:
             furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
-            _Writer(ix, states, furniture, version, opts, summary, manifest).apply(diff)
+            _Writer(ix, states, furniture, version, opts, summary, manifest, publish).apply(diff)
         if diff.jobs or diff.removed or not completed or opts.rebuild:
             save_states(ix, version, states)  # else the cache already describes this generation
     except BaseException:
-        discard_failed_run(index_dir, version, ix, opts.rebuild)
+        discard_failed_run(index_dir, version, ix, opts.rebuild or created)
         raise
-    if opts.rebuild:
+    if opts.rebuild or created:
         make_live(index_dir, version)
         remove_stale_versions(index_dir)
     ix.close()
+
+
+def _live_doc_count(index_dir: Path) -> int:
+    """Files the live index records (articles, copies, skipped files); 0 when none opens."""
+    try:
+        ix = open_live_index(index_dir, check=False)
+    except IndexUnavailable:
+        return 0
+    try:
+        return ix.doc_count()
+    finally:
+        ix.close()
+
+
+def _check_removals(opts: RunOptions, summary: Summary, removing: int, indexed: int) -> None:
+    """Refuse a run that would remove most of the archive: an unmounted or emptied corpus
+    folder looks exactly like every file deleted, and cron would publish the loss."""
+    if opts.allow_mass_delete or removing < MASS_DELETE_MIN or removing <= MASS_DELETE_SHARE * indexed:
+        return
+    summary.refused, summary.would_remove = "mass_delete", removing
+    raise MassDeleteRefused(
+        f"refusing to remove {removing} of the {indexed} indexed files: is the corpus folder "
+        f"{opts.corpus} mounted and complete? Nothing changed. If the files really are gone, "
+        "run again with --allow-mass-delete"
+    )
 
 
 @dataclass
@@ -171,11 +237,11 @@ class _Diff:
     removed: list[str]  # corpus paths that are gone
 
 
-def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
+def _diff(scan: Scan, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
     """Split the scan into unchanged files, files to (re)process, and deleted files."""
     jobs = []
     seen = set()
-    for f in files:
+    for f in scan.files:
         seen.add(f.rel)
         old = states.get(f.rel)
         meta_hash = manifest.entry_hash(f.rel)
@@ -183,15 +249,24 @@ def _diff(files, states: dict[str, DocState], manifest: Manifest, summary: Summa
             summary.unchanged += 1
             continue
         jobs.append((Job(f, doc_id_for(f.rel), manifest.entry(f.rel), meta_hash), old))
-    removed = [path for path in states if path not in seen]
+    removed = []
+    for path in states:
+        if path in seen:
+            continue
+        if scan.unknown(path):  # in a folder that could not be listed: kept as it was
+            summary.unchanged += 1
+        else:
+            removed.append(path)
     return _Diff(jobs, removed)
 
 
 class _Writer:
     """Applies a diff to the index in committed batches, deduplicating by content hash."""
 
-    def __init__(self, ix: Index, states, furniture: FurnitureStats, version: Path, opts, summary, manifest: Manifest):
+    def __init__(self, ix: Index, states, furniture: FurnitureStats, version: Path, opts, summary,
+                 manifest: Manifest, publish: Callable[[], None] | None = None):
         self.ix, self.states, self.furniture = ix, states, furniture
+        self.publish = publish  # called once, after the first commit (a first build)
         self.manifest = manifest
         self.corpus = Path(opts.corpus).resolve()
         self.version, self.opts, self.summary = version, opts, summary
@@ -208,7 +283,7 @@ class _Writer:
                 self._forget(st.content_hash, st.id)
         jobs = self._skip_touched(diff.jobs)
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(max(1, self.opts.workers)) as pool:
+        with ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             try:
                 self._write_batches(pool, jobs, removed_ids)
                 self._promote_orphans(pool)
@@ -241,11 +316,18 @@ class _Writer:
                     if self.opts.progress:
                         self.opts.progress(done, total)
             self.furniture.save(self.version)
+            self._committed()
         if first and removed_ids:
             with _writer(self.ix) as writer:
                 for doc_id in removed_ids:
                     writer.delete_by_term("id", doc_id)
                 self.summary.removed += len(removed_ids)
+
+    def _committed(self) -> None:
+        """After a commit: a first build becomes the live index now that it holds something."""
+        if self.publish is not None:
+            self.publish()
+            self.publish = None
 
     def _batches(self, jobs: list) -> Iterable[list]:
         """The jobs in commit-sized batches.
@@ -276,8 +358,8 @@ class _Writer:
                 todo.append((job, old))
                 continue
             try:
-                file_hash = hashlib.sha1(job.file.abs.read_bytes()).hexdigest()
-            except OSError:
+                file_hash = hashlib.sha1(read_corpus_file(job.file)).hexdigest()
+            except (OSError, FileRefused):
                 todo.append((job, old))
                 continue
             if file_hash == old.file_hash:
@@ -292,13 +374,19 @@ class _Writer:
                         todo.append((job, old))
                         continue
                     state = FileState(job.file.rel, job.file.size, job.file.mtime_ns, file_hash, job.meta_hash)
-                    writer.update_document(**fields_from_stored(stored, state))
+                    try:
+                        fields = fields_from_stored(stored, state)
+                    except Exception:  # noqa: BLE001 -- a stored value this version rejects:
+                        todo.append((job, old))  # process the file again, inside the boundary
+                        continue
+                    writer.update_document(**fields)
                     self.summary.unchanged += 1
         return todo
 
     def _process(self, pool, batch) -> Iterator[tuple[Result, DocState | None]]:
         """Feed the corpus signal, then clean the batch in worker processes (in order)."""
-        for group, keys in pool.imap(line_keys, [job for job, _ in batch], chunksize=16):
+        bounded = [replace(job, time_budget=self.opts.doc_timeout) for job, _ in batch]
+        for group, keys in pool.imap(line_keys, bounded, chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
         furniture: dict[str, frozenset[str]] = {}
@@ -307,7 +395,7 @@ class _Writer:
             group = group_key(j.file.rel, j.manifest)
             if group not in furniture:
                 furniture[group] = self.furniture.furniture(group)
-            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group]))
+            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group], self.opts.doc_timeout))
         olds = [old for _, old in batch]
         window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
         self._windows.append(window)
@@ -342,7 +430,7 @@ class _Writer:
             kind = KIND_DUPLICATE
         else:
             self.canonical[article.content_hash] = doc_id
-            fields = article_fields(article, result.state)
+            fields = dict(result.fields)  # built by the worker, inside the document boundary
             for name, postings in result.postings.items():
                 fields[f"_stored_{name}"] = fields[name]
                 fields[name] = postings
@@ -393,13 +481,30 @@ class _Writer:
             st = self.states.get(stored["path"])
             if st is None:
                 continue
-            f = CorpusFile(stored["path"], self.corpus / stored["path"], st.size, st.mtime_ns)
+            f = CorpusFile(stored["path"], self.corpus / stored["path"], st.size, st.mtime_ns, self.opts.max_bytes)
             jobs.append((Job(f, stored["id"], self.manifest.entry(f.rel), st.meta_hash), st))
         if not jobs:
             return
         with _writer(self.ix) as writer:
             for result, old in self._process(pool, jobs):
                 self._write(writer, result, old, count=False)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: the kernel kills this worker when the run's process dies.
+
+    Without it a SIGKILLed run left workers cleaning (or blocked) for as long as their
+    file took, holding memory and, with the old flock, the index lock.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the run died before prctl took effect
+        os._exit(1)
 
 
 class _Window:

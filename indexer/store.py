@@ -2,8 +2,9 @@
 
 Crash safety rests on three facts: Whoosh writes a commit's table of contents to a
 temporary file and renames it, so a killed writer leaves the last commit intact; the
-run lock is an ``flock``, which the kernel releases when a process dies; and a rebuild
-writes a new version folder and swaps the ``current`` symlink with one rename.
+run lock is a POSIX record lock, which the kernel releases when the process that took
+it dies (its workers do not inherit it); and a rebuild writes a new version folder and
+swaps the ``current`` symlink with one rename.
 """
 
 from __future__ import annotations
@@ -31,7 +32,17 @@ class IndexLocked(RuntimeError):
 
 
 class RunLock:
-    """An exclusive, non-blocking flock on INDEX_DIR/indexer.lock, freed even on SIGKILL."""
+    """An exclusive, non-blocking lock on INDEX_DIR/indexer.lock that dies with this process.
+
+    A POSIX record lock (``lockf``), not ``flock``: an flock belongs to the open file, so
+    the forked cleaning workers shared it, and after a SIGKILL of the main process an
+    orphaned worker kept the index locked (every later run exited 75 naming a dead pid).
+    A record lock belongs to the process that took it and is not inherited by fork, so
+    the kernel frees it the moment this process dies, whatever its workers do. Record
+    locks do not exclude a second lock in the same process, so that is checked here.
+    """
+
+    _held: set[str] = set()  # lock paths this process holds
 
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / LOCK
@@ -39,9 +50,12 @@ class RunLock:
 
     def __enter__(self) -> "RunLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        key = str(self.path.resolve())
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if key in RunLock._held:
+                raise BlockingIOError(errno.EAGAIN, "held by this process")
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
             os.close(fd)
@@ -52,13 +66,14 @@ class RunLock:
             raise
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self.fd = fd
+        self.fd, self.key = fd, key
+        RunLock._held.add(key)
         return self
 
     def __exit__(self, *exc) -> None:
         if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
+            RunLock._held.discard(self.key)
+            os.close(self.fd)  # releases the record lock
             self.fd = None
 
 
@@ -120,10 +135,12 @@ def remove_stale_versions(index_dir: Path) -> list[str]:
 
 
 def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
-    """The live version for an incremental run; create and publish one when none exists.
+    """(version, index, created) for an incremental run; a new version when none is live.
 
-    A first index is published empty at once and filled by batch commits, so a run killed
-    during the first build still leaves an index that opens and holds what was committed.
+    A new version is not published here: the caller publishes it after its first commit
+    (so a run killed during the first build leaves an index that holds what was
+    committed), or at the end of a run that had nothing to commit. A run that fails
+    before then leaves nothing published, never an empty index that looks healthy.
     A live index that is damaged raises IndexUnavailable (its message says to --rebuild):
     an incremental run must not add to, or silently replace, an index it cannot read.
     """
@@ -133,7 +150,6 @@ def open_or_create_live(index_dir: Path) -> tuple[Path, Index, bool]:
         discard_uncommitted(ix)
         return live, ix, False
     path, ix = new_version(index_dir)
-    make_live(index_dir, path)
     return path, ix, True
 
 

@@ -21,6 +21,10 @@ class BackendConfigError(ValueError):
     """SEARCH_BACKEND names no known backend, or its settings are missing."""
 
 
+class SearchBusy(RuntimeError):
+    """The backend cannot take this search now; the client should retry shortly (503)."""
+
+
 @runtime_checkable
 class SearchBackend(Protocol):
     """One search service: ranked search, article look-up, stats, health, close."""
@@ -52,8 +56,11 @@ def open_backend(config: Mapping[str, object]) -> SearchBackend:
     if name == "whoosh":
         from search.engine import SearchEngine
 
+        from search.engine import HEAVY_SLOTS, SEARCH_BUDGET_S
+
         index_dir = config.get("INDEX_DIR")
         if not index_dir:
             raise BackendConfigError("SEARCH_BACKEND=whoosh needs INDEX_DIR (the index folder)")
-        return SearchEngine(str(index_dir))
+        return SearchEngine(str(index_dir), budget_s=float(config.get("SEARCH_BUDGET_S", SEARCH_BUDGET_S)),
+                            heavy_slots=int(config.get("HEAVY_SLOTS", HEAVY_SLOTS)))
     raise BackendConfigError(f"SEARCH_BACKEND={name!r} is not one of {', '.join(BACKENDS)}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import time
 import zlib
 from array import array
 from io import BytesIO
@@ -35,6 +36,7 @@ from whoosh.matching import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
+from common.layout import IndexUnavailable
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE
 
 
@@ -206,11 +208,54 @@ def _w3_blocks(buf: bytes, fixed, byteids) -> list | None:
 
 
 class PostingsCache:
-    """Postings read during one request (never shared between requests or searchers)."""
+    """Postings read during one request (never shared between requests or searchers).
 
-    def __init__(self, searcher: Searcher) -> None:
+    ``deadline`` (a ``time.perf_counter()`` value) bounds the request's position work:
+    past it, a phrase matches every document holding all its words (a superset, never a
+    wrong omission) and ``over_budget`` tells the caller to say so.
+    """
+
+    def __init__(self, searcher: Searcher, deadline: float | None = None) -> None:
         self.searcher = searcher
+        self.deadline = deadline
+        self.over_budget = False
         self._postings: dict[tuple[str, bytes], Postings] = {}
+        self._phrases: dict[tuple[str, tuple], set[int]] = {}
+
+    def out_of_time(self) -> bool:
+        """True once the deadline has passed (and remembers it)."""
+        if not self.over_budget and self.deadline is not None and time.perf_counter() > self.deadline:
+            self.over_budget = True
+        return self.over_budget
+
+    def phrase_docs(self, fieldname: str, words: Iterable) -> set[int]:
+        """Documents where the words occur at consecutive positions, from cached postings.
+
+        Whoosh's own phrase matcher walks span objects one document at a time and cannot
+        be stopped; this reads each word's postings once (shared with scoring and
+        snippets) and checks the deadline every ``PHRASE_CHECK_EVERY`` candidates.
+        """
+        words = tuple(words)
+        key = (fieldname, words)
+        found = self._phrases.get(key)
+        if found is not None:
+            return found
+        plist = [self.get(fieldname, w) for w in words]
+        sets = sorted((p.docset for p in plist), key=len)
+        cand = set.intersection(*sets) if sets else set()
+        found = cand if len(plist) < 2 else self._phrase_filter(fieldname, plist, cand)
+        self._phrases[key] = found
+        return found
+
+    def _phrase_filter(self, fieldname: str, plist: list[Postings], cand: set[int]) -> set[int]:
+        decode = self.searcher.schema[fieldname].format.decode_positions
+        out: set[int] = set()
+        for k, d in enumerate(sorted(cand)):
+            if k % PHRASE_CHECK_EVERY == 0 and self.out_of_time():
+                return cand
+            if consecutive([decode(p.value(d)) for p in plist]):
+                out.add(d)
+        return out
 
     def get(self, fieldname: str, text) -> Postings:
         field = self.searcher.schema[fieldname]
@@ -225,6 +270,19 @@ class PostingsCache:
         return p
 
 
+PHRASE_CHECK_EVERY = 32
+
+
+def consecutive(positions: list[list[int]]) -> bool:
+    """True when some p in positions[0] has p + i in positions[i] for every i."""
+    starts = set(positions[0])
+    for i, ps in enumerate(positions[1:], 1):
+        starts.intersection_update(p - i for p in ps)
+        if not starts:
+            return False
+    return bool(starts)
+
+
 def docs(searcher: Searcher, q: wq.Query, cache: PostingsCache | None = None) -> set[int]:
     """All document numbers matching q (postings come from cache when one is given)."""
     if isinstance(q, wq.Term):
@@ -233,6 +291,8 @@ def docs(searcher: Searcher, q: wq.Query, cache: PostingsCache | None = None) ->
         return term_docs(searcher, q.fieldname, q.text)
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return set()
+    if isinstance(q, wq.Phrase) and cache is not None and q.slop == 1 and q.fieldname in searcher.schema:
+        return cache.phrase_docs(q.fieldname, q.words)
     if isinstance(q, wq.AndMaybe):
         return docs(searcher, q.a, cache)
     if isinstance(q, wq.AndNot):
@@ -294,11 +354,31 @@ class DocTable:
         return year, month, source, tags
 
 
-def _column(reader, name: str, n: int, default) -> list:
-    if not reader.has_column(name):
-        return [default] * n
-    values = list(reader.column_reader(name, translate=False))
-    return values if len(values) == n else (values + [default] * n)[:n]
+def column(searcher: Searcher, name: str, default) -> list:
+    """One column's value for every document (top-level numbers), read segment by segment.
+
+    Whoosh's combined column reader leaves out a segment that has no value for a column
+    (a commit of only undated articles has no date column), so its list is short and
+    every later document would take a neighbour's value. Each segment is read on its own
+    here; a segment without the column gives ``default`` for its documents.
+    """
+    out: list = []
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        n = reader.doc_count_all()
+        if offset != len(out):
+            raise IndexUnavailable(f"column {name}: segment starts at document {offset}, expected {len(out)}")
+        if not reader.has_column(name):
+            out.extend([default] * n)
+            continue
+        values = list(reader.column_reader(name, translate=False))
+        if len(values) != n:
+            raise IndexUnavailable(
+                f"column {name} holds {len(values)} values for a segment of {n} documents: "
+                "the index is damaged; run `python -m indexer --rebuild`"
+            )
+        out.extend(values)
+    return out
 
 
 def _stamp(value) -> int:
@@ -318,15 +398,15 @@ def _text(value) -> str:
     return value or ""
 
 
-def tag_labels(reader, n: int) -> dict[str, str]:
+def tag_labels(searcher: Searcher) -> dict[str, str]:
     """Tag term -> its most common spelling in the articles ("china" -> "China").
 
     The tags field is lowercased so that a filter matches any case; facets show the tag
     as the articles write it. An index written before the column existed keeps the terms.
     """
     spellings: dict[str, Counter] = {}
-    if reader.has_column("tag_labels"):
-        for value in _column(reader, "tag_labels", n, ""):
+    if "tag_labels" in searcher.schema:
+        for value in column(searcher, "tag_labels", ""):
             for label in filter(None, (t.strip() for t in _text(value).split(","))):
                 spellings.setdefault(label.lower(), Counter())[label] += 1
     return {term: counts.most_common(1)[0][0] for term, counts in spellings.items()}
@@ -347,21 +427,21 @@ def build_table(searcher: Searcher) -> DocTable:
         if fname in searcher.schema and searcher.schema[fname].scorable:
             dfl = reader.doc_field_length
             lengths[fname] = array("l", (dfl(d, fname, 1) or 0 for d in range(n)))
-    ids = [_text(v) for v in _column(reader, "id", n, "")]
-    labels = tag_labels(reader, n)
+    ids = [_text(v) for v in column(searcher, "id", "")]
+    labels = tag_labels(searcher)
     tags_of: dict[int, list[str]] = {}
     for tag, members in sorted(tag_docs.items()):
         for d in members:
             tags_of.setdefault(d, []).append(labels.get(tag, tag))
     combos: dict[tuple, int] = {}
     facet_key = array("l")
-    cols = (_column(reader, "year", n, ""), _column(reader, "month", n, ""), _column(reader, "source", n, ""))
+    cols = (column(searcher, "year", ""), column(searcher, "month", ""), column(searcher, "source", ""))
     for d, (y, m, src) in enumerate(zip(*cols)):
         combo = (_text(y), _text(m), _text(src), tuple(tags_of.get(d, ())))
         facet_key.append(combos.setdefault(combo, len(combos)))
     duplicates: dict[str, list[str]] = {}
     if "dup_of" in searcher.schema:
-        dup_of = _column(reader, "dup_of", n, "")
+        dup_of = column(searcher, "dup_of", "")
         for d in sorted(term_docs(searcher, "kind", KIND_DUPLICATE)):
             if original := _text(dup_of[d]):
                 duplicates.setdefault(original, []).append(ids[d])
@@ -370,8 +450,8 @@ def build_table(searcher: Searcher) -> DocTable:
     return DocTable(
         lengths=lengths,
         ids=ids,
-        start=[_stamp(v) for v in _column(reader, "date_start", n, None)],
-        end=[_stamp(v) for v in _column(reader, "date_end", n, None)],
+        start=[_stamp(v) for v in column(searcher, "date_start", None)],
+        end=[_stamp(v) for v in column(searcher, "date_end", None)],
         articles=articles,
         undated=articles - dated,
         tag_docs=tag_docs,

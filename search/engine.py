@@ -28,11 +28,12 @@ from whoosh.searching import Searcher
 
 from common.layout import LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
+from search.backend import SearchBusy
 from search.collect import apply_filters, by_date, facets
 from search.columns import KINDS, ColumnsCache, ColumnsDamaged
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
-from search.match import Matches, match, prefix_terms, term_text
-from search.query import ParsedQuery, parse_query
+from search.match import match, prefix_terms, term_text
+from search.query import ParsedQuery, check_size, parse_query
 from search.ranking import DEFAULT, RankingParams
 from search.score import rank
 from search.view import IndexView
@@ -44,6 +45,11 @@ SUGGEST_BELOW = 3
 RELATED = 5
 MAX_ID_LEN = 512
 POOL_IDLE = 4  # idle searchers kept open for reuse
+# Seconds of phrase matching one search may use before its phrases are matched as
+# "all of the phrase's words" (the response says deadline_exceeded); create_app's
+# SEARCH_BUDGET_S overrides it.
+SEARCH_BUDGET_S = 2.0
+HEAVY_SLOTS = 2  # phrase/prefix searches at once (the machine has two cores)
 
 
 def _ms(t0: float) -> float:
@@ -82,9 +88,12 @@ def valid_id(doc_id: str) -> bool:
 class SearchEngine:
     """Answers searches, article look-ups, stats and health checks over INDEX_DIR."""
 
-    def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT) -> None:
+    def __init__(self, index_dir: str | os.PathLike, params: RankingParams = DEFAULT,
+                 budget_s: float = SEARCH_BUDGET_S, heavy_slots: int = HEAVY_SLOTS) -> None:
         self.index_dir = Path(index_dir)
         self.params = params
+        self.budget_s = budget_s  # position work per search (see IndexView.deadline)
+        self._heavy = threading.BoundedSemaphore(heavy_slots)
         self._pool: list[tuple[Path, Searcher]] = []  # idle (version, searcher), LIFO
         self._pool_lock = threading.Lock()
         # Searchers hold open index files: close them when the engine goes away.
@@ -176,11 +185,11 @@ class SearchEngine:
             _quiet_close(s)
 
     @contextmanager
-    def view(self) -> Iterator[tuple[IndexView, IndexState]]:
+    def view(self, deadline: float | None = None) -> Iterator[tuple[IndexView, IndexState]]:
         """A per-request view of the live index (see search/view.py)."""
         with self.searcher() as (s, state):
             try:
-                v = IndexView(s, self._columns)
+                v = IndexView(s, self._columns, deadline)
             except (ColumnsDamaged, OSError, EOFError, ValueError) as exc:
                 raise IndexUnavailable(
                     f"index in {state.version} cannot be read ({exc}): "
@@ -194,7 +203,8 @@ class SearchEngine:
         """Ranked, filtered, faceted, highlighted results for one request."""
         t0 = time.perf_counter()
         parsed = parse_query(req.q)
-        with self.view() as (v, state):
+        check_size(parsed)
+        with self._slot(parsed), self.view(deadline=time.perf_counter() + self.budget_s) as (v, state):
             m = match(v, parsed, "all")
             fallback = None
             if not len(m.docs) and parsed.can_fall_back:
@@ -230,7 +240,23 @@ class SearchEngine:
                 syntax_error=parsed.syntax_error,
                 undated_hidden=undated_hidden,
                 ignored_words=list(parsed.dropped_stopwords),
+                deadline_exceeded=v.over_budget,
             )
+
+    @contextmanager
+    def _slot(self, parsed: ParsedQuery) -> Iterator[None]:
+        """Searches with position work (phrases) or many terms (prefixes) take one of a few
+        slots, or are refused at once (SearchBusy, a 503): waiting would hold a server
+        thread, and cheap searches must keep being served while heavy ones pile up."""
+        if not any(c.kind in ("phrase", "prefix") for c in parsed.clauses):
+            yield
+            return
+        if not self._heavy.acquire(blocking=False):
+            raise SearchBusy("too many phrase searches are running; try again in a moment")
+        try:
+            yield
+        finally:
+            self._heavy.release()
 
     # -- hits ----------------------------------------------------------------------------
 

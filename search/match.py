@@ -83,12 +83,13 @@ def prefix_terms(view: IndexView, fieldname: str, word: str) -> list[str]:
 
 def phrase_docs(view: IndexView, fieldname: str, stems: list[str]) -> np.ndarray:
     """Documents where the stems occur at consecutive positions of the field (Whoosh's
-    Phrase with slop 1): (doc, position - i) keys of the i-th word, intersected."""
+    Phrase with slop 1): (doc, position - i) keys of the i-th word, intersected.
+    Past the request's deadline (see IndexView.out_of_time) the positions are not read."""
     cand = view.postings(fieldname, stems[0]).ids
     for t in stems[1:]:
         cand = intersect(cand, view.postings(fieldname, t).ids)
-    if not len(cand):
-        return NONE
+    if not len(cand) or view.out_of_time():
+        return cand  # out of time: the phrase matches every document with all its words
     keys = None
     for i, t in enumerate(stems):
         docs, pos = view.occurrences(fieldname, t, cand)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from common.analysis import is_stopword, query_words
+from search.request import RequestError
 
 TEXT_FIELDS = ("title", "body")
 FILTER_FIELDS = ("source", "tag")
@@ -18,6 +19,11 @@ FIELDS = TEXT_FIELDS + FILTER_FIELDS
 _FIELD = re.compile(r"([A-Za-z]+):")
 _BARE = re.compile(r'[^\s"]+')
 MIN_PREFIX = 2
+# Per query, after identical clauses are merged (each phrase and prefix costs a pass over
+# the postings of its words; a deadline bounds the rest, see search.engine).
+MAX_CLAUSES = 32
+MAX_PHRASES = 8
+MAX_PREFIXES = 8
 
 
 class QuerySyntaxError(ValueError):
@@ -179,9 +185,32 @@ def _drop_stopwords(groups: list[tuple[Clause, ...]]) -> tuple[list[tuple[Clause
     return [g for g in groups if not is_stop_group(g)], dropped
 
 
+def merge_identical(groups: list[tuple[Clause, ...]]) -> list[tuple[Clause, ...]]:
+    """Each clause once per group and each group once: repeating a clause changes nothing
+    but the work (110 copies of one phrase were 110 phrase searches)."""
+    out: list[tuple[Clause, ...]] = []
+    for g in groups:
+        g = tuple(dict.fromkeys(g))
+        if g not in out:
+            out.append(g)
+    return out
+
+
+def check_size(parsed: ParsedQuery) -> None:
+    """Raise RequestError (400) when a query has more clauses or phrases than we serve."""
+    clauses = parsed.clauses
+    phrases = sum(c.kind == "phrase" for c in clauses)
+    prefixes = sum(c.kind == "prefix" for c in clauses)
+    for count, limit, what in ((len(clauses), MAX_CLAUSES, "words, phrases and filters"),
+                               (phrases, MAX_PHRASES, "phrases"), (prefixes, MAX_PREFIXES, "prefix* words")):
+        if count > limit:
+            raise RequestError("query_too_complex",
+                               f"the query has {count} different {what}; at most {limit} are allowed", "q")
+
+
 def plain_words_query(text: str, error: str | None = None) -> ParsedQuery:
     """Read text as plain words only (the fallback for broken syntax)."""
-    groups = [(Clause("word", (w,)),) for w in query_words(text)]
+    groups = merge_identical([(Clause("word", (w,)),) for w in query_words(text)])
     kept, dropped = _drop_stopwords(groups)
     return ParsedQuery(text, tuple(kept), error, dropped)
 
@@ -189,7 +218,7 @@ def plain_words_query(text: str, error: str | None = None) -> ParsedQuery:
 def parse_query(text: str) -> ParsedQuery:
     """Parse the user's query text; never raises."""
     try:
-        groups = _group(_lex(text))
+        groups = merge_identical(_group(_lex(text)))
     except QuerySyntaxError as exc:
         return plain_words_query(text, str(exc))
     kept, dropped = _drop_stopwords(groups)

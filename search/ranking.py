@@ -373,6 +373,8 @@ def _scores(q: wq.Query, cache: PostingsCache, lengths, params: RankingParams, c
         return _f_sum([part], _idf_top(s, q.fieldname, q.text, k1), k1) if part else {}
     if getattr(q, "boost", 1.0) != 1.0:
         raise _Unsupported
+    if isinstance(q, wq.Phrase):
+        return _phrase_scores(q, cache, lengths, params, cand)
     if isinstance(q, wq.AndNot):
         excluded = docs(s, q.b, cache)
         return {d: v for d, v in _scores(q.a, cache, lengths, params, cand).items() if d not in excluded}
@@ -394,6 +396,16 @@ def _scores(q: wq.Query, cache: PostingsCache, lengths, params: RankingParams, c
                 out[d] = out.get(d, 0.0) + v
         return out
     raise _Unsupported
+
+
+def _phrase_scores(q: wq.Phrase, cache: PostingsCache, lengths, params: RankingParams,
+                   cand: set[int]) -> dict[int, float]:
+    """Whoosh scores a phrase match as the sum of its words' scores: the same here, over
+    the documents the phrase matches (positions checked once, in search.docset)."""
+    if q.slop != 1 or q.fieldname not in TEXT_FIELDS:
+        raise _Unsupported
+    within = cand & docs(cache.searcher, q, cache)
+    return _scores(wq.And([wq.Term(q.fieldname, w) for w in q.words]), cache, lengths, params, within)
 
 
 def rank(searcher, built: "BuiltQuery", limit: int, allowed: set[int] | None = None,

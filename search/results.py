@@ -94,6 +94,7 @@ class SearchResponse:
     syntax_error: str | None = None  # why the query was read as plain words
     undated_hidden: int = 0
     ignored_words: list[str] = field(default_factory=list)
+    deadline_exceeded: bool = False  # phrases matched as their words: the search ran out of time
 
     @property
     def query(self) -> str:
@@ -111,18 +112,6 @@ class SearchResponse:
     def has_prev(self) -> bool:
         return self.request.page > 1
 
-    @property
-    def notices(self) -> list[str]:
-        """Plain sentences saying how the query was read (for people)."""
-        out = []
-        if self.syntax_error:
-            out.append(f"Your query could not be read as search syntax ({self.syntax_error}); it was searched as plain words.")
-        if self.fallback == "any_words":
-            out.append("No article has all of your words; showing articles with any of them.")
-        if self.undated_hidden:
-            out.append(f"{self.undated_hidden} undated article(s) left out by the date filter.")
-        return out
-
     def to_dict(self) -> dict:
         return {
             "query": self.request.q,
@@ -138,6 +127,7 @@ class SearchResponse:
             "syntax_error": self.syntax_error,
             "undated_hidden": self.undated_hidden,
             "ignored_words": self.ignored_words,
+            "deadline_exceeded": self.deadline_exceeded,
             "index": self.index.to_dict(),
         }
 

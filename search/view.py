@@ -10,6 +10,7 @@ Postings read during a request are kept for its lifetime (match, score, snippets
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from itertools import islice
 
@@ -57,8 +58,12 @@ EMPTY = Postings(_EMPTY_IDS, _EMPTY_W, [])
 class IndexView:
     """Postings, term statistics and columns of one searcher's index state."""
 
-    def __init__(self, searcher, columns: ColumnsCache) -> None:
+    def __init__(self, searcher, columns: ColumnsCache, deadline: float | None = None) -> None:
         self.searcher = searcher
+        # Position work (phrases) stops at the deadline (time.perf_counter()); the search
+        # then says so (over_budget) and phrases match all their words instead.
+        self.deadline = deadline
+        self.over_budget = False
         self.reader = searcher.reader()
         self.schema = searcher.schema
         self.leaves = [(r, off) for r, off in self.reader.leaf_readers() if r.segment() is not None]
@@ -104,6 +109,12 @@ class IndexView:
     def alive(self) -> np.ndarray:
         """True for each document number that is not deleted."""
         return self.columns.alive
+
+    def out_of_time(self) -> bool:
+        """True (and remembered) once the request's deadline for position work has passed."""
+        if self.deadline is not None and not self.over_budget and time.perf_counter() > self.deadline:
+            self.over_budget = True
+        return self.over_budget
 
     def occurrences(self, fieldname: str, text, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(doc, position) of every occurrence of the term in the sorted docs, in that order.

@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 from conftest import SHARED_DATA
 
@@ -14,11 +17,40 @@ def load_jsonl_gz(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh]
 
 
+def require(path: Path) -> Path:
+    """The path of a shared data set; the calling test skips, with the reason, without it.
+
+    A fresh clone has no ../shared beside it: its tests must skip, not error.
+    """
+    if not path.exists():
+        pytest.skip(f"needs the shared data set {path} (not present in this checkout)")
+    return path
+
+
 def write_bbc_corpus(dest: Path, limit: int | None = None) -> list[dict]:
     """BBC articles as text dumps (headline line, blank line, body); returns the records."""
-    docs = load_jsonl_gz(SHARED_DATA / "bbc" / "docs.jsonl.gz")[:limit]
+    docs = load_jsonl_gz(require(SHARED_DATA / "bbc" / "docs.jsonl.gz"))[:limit]
     for doc in docs:
         path = dest / f"{doc['id']}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{doc['title']}\n\n{doc['text']}\n", "utf-8")
     return docs
+
+
+def load_pages(data: Path) -> list[dict[str, str]]:
+    """Scrapinghub pages [{id, host, url, text, truth}]: each page's whole visible text (as a
+    scraper's dump) and its hand-made article body. Shared by tests and bench/textclean_score.py."""
+    truth = {}
+    with open(data / "ground_truth.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            truth[row["id"]] = row
+    pages = []
+    with gzip.open(data / "baselines" / "html-text.jsonl.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            gt = truth[row["id"]]
+            pages.append({"id": row["id"], "host": urlsplit(gt["url"]).netloc,
+                          "url": gt["url"], "text": row["articleBody"] or "",
+                          "truth": gt["articleBody"] or ""})
+    return pages

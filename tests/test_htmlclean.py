@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.extraction_metrics import shingle_score, snippet_score
+from extraction_metrics import shingle_score, snippet_score
 from indexer.htmlclean import ExtractionError, HtmlArticle, extract_html
 
 DATA = Path(os.environ.get("EXTRACTION_DATA",

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from bench.kill_loop import KillLoop, load_bbc, snapshot
+from kill_harness import KillLoop, load_bbc, snapshot
 from common.layout import open_live_index
 from conftest import SEEDS, SHARED_DATA
 from indexer import run as indexer_run

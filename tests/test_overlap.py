@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.kill_loop import snapshot
+from kill_harness import snapshot
 from conftest import ROOT, SHARED_DATA, run_indexer
 from datasets import write_bbc_corpus
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.shingle_metric import page_counts, score, shingles
-from bench.textclean_score import load_pages
+from datasets import load_pages
+from shingle_metric import page_counts, score, shingles
 from indexer import textclean as tc
 from indexer.textclean import TextArticle, clean_text_dump, furniture_lines, line_key
 

@@ -10,39 +10,24 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from common.layout import IndexUnavailable
-from search.backend import SearchBackend
+from search.engine import SearchBusy
 from search.request import RequestError, SearchRequest, parse_search_request
+from web.common import (BUSY_RETRY_AFTER_S, RETRY_AFTER_S, engine, error_response, http_error_json,
+                        request_args, wants_json)
 from web.feed import atom_feed
 from web.openapi import OPENAPI
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/api/", "/healthz", "/search.atom")
-
-
-def engine() -> SearchBackend:
-    """The app's engine (created by create_app, opened lazily per call)."""
-    return current_app.extensions["search_engine"]
-
-
-def error_response(status: int, code: str, message: str, param: str | None = None) -> Response:
-    resp = jsonify({"error": {"code": code, "message": message, "param": param}})
-    resp.status_code = status
-    return resp
-
-
-def _args() -> dict[str, list[str]]:
-    return {k: request.args.getlist(k) for k in request.args}
-
 
 @bp.get("/api/search")
 def api_search():
-    req = parse_search_request(_args())
+    req = parse_search_request(request_args())
     return jsonify(engine().search(req).to_dict())
 
 
@@ -74,7 +59,7 @@ def openapi():
 
 @bp.get("/search.atom")
 def search_atom():
-    req = parse_search_request(_args())
+    req = parse_search_request(request_args())
     feed_req = SearchRequest(
         q=req.q, date_from=req.date_from, date_to=req.date_to, sort="newest",
         page=1, size=min(req.size, 50) if "size" in request.args else 20,
@@ -90,11 +75,6 @@ def search_atom():
     return Response(xml, mimetype="application/atom+xml")
 
 
-def wants_json() -> bool:
-    """True for paths that answer errors in the JSON error shape (the API, health, feed)."""
-    return request.path.startswith(JSON_PREFIXES)
-
-
 @bp.app_errorhandler(RequestError)
 def handle_request_error(exc: RequestError):
     return error_response(exc.status, exc.code, exc.message, exc.param)
@@ -103,18 +83,18 @@ def handle_request_error(exc: RequestError):
 @bp.app_errorhandler(IndexUnavailable)
 def handle_unavailable(exc: IndexUnavailable):
     log.error("index unavailable: %s", exc)
-    return error_response(503, "index_unavailable", "the search index is not available yet; try again shortly")
+    return error_response(503, "index_unavailable", "the search index is not available yet; try again shortly",
+                          retry_after=RETRY_AFTER_S)
+
+
+@bp.app_errorhandler(SearchBusy)
+def handle_busy(exc: SearchBusy):
+    return error_response(503, "busy", str(exc), "q", retry_after=BUSY_RETRY_AFTER_S)
 
 
 @bp.app_errorhandler(HTTPException)
 def handle_http(exc: HTTPException):
-    if not wants_json():
-        return exc
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code or 500, "http_error")
-    resp = error_response(exc.code or 500, code, exc.description or exc.name)
-    if exc.code == 405 and exc.valid_methods:
-        resp.headers["Allow"] = ", ".join(exc.valid_methods)
-    return resp
+    return http_error_json(exc) if wants_json() else exc
 
 
 @bp.app_errorhandler(Exception)

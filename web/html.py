@@ -12,21 +12,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
 
 from common.layout import IndexUnavailable
-from search.backend import SearchBackend
+from search.engine import SearchBusy
 from search.request import MAX_Q, RequestError, SearchRequest, parse_search_request
 from web import present
-from web.api import handle_http, wants_json
+from web.common import BUSY_RETRY_AFTER_S, RETRY_AFTER_S, engine, http_error_json, request_args, wants_json
 
 bp = Blueprint("html", __name__)
 log = logging.getLogger(__name__)
 
 SEARCH_PARAMS = ("q", "from", "to", "sort", "page", "size", "source", "tag")
 HOME_LATEST = 5
-RETRY_AFTER_S = 30
 
 # What each parameter accepts, said to a person (the 400 page).
 PARAM_HELP = {
@@ -40,14 +39,6 @@ PARAM_HELP = {
     "source": ("Source", "Pick sources from the list of sources beside the results."),
     "tag": ("Tag", "Pick tags from the list of tags beside the results."),
 }
-
-
-def engine() -> SearchBackend:
-    return current_app.extensions["search_engine"]
-
-
-def _args() -> dict[str, list[str]]:
-    return {k: request.args.getlist(k) for k in request.args}
 
 
 @dataclass
@@ -99,7 +90,7 @@ def index():
 
 @bp.get("/search")
 def search():
-    req = parse_search_request(_args())
+    req = parse_search_request(request_args())
     res = engine().search(req)
     return render_template("search.html", res=res, req=req, form=FormState.of(req), p=present,
                            autofocus=not res.hits)
@@ -108,7 +99,7 @@ def search():
 def _back_request() -> SearchRequest:
     """The search an article was opened from; a bad parameter only loses that parameter."""
     try:
-        return parse_search_request(_args())
+        return parse_search_request(request_args())
     except RequestError:
         try:
             return parse_search_request({"q": request.args.get("q", "")[:MAX_Q]})
@@ -146,7 +137,7 @@ def bad_request(exc: RequestError):
     label, _ = PARAM_HELP.get(exc.param or "", (exc.param or "parameter", ""))
     title = "Check the dates" if exc.param in ("from", "to") else f"Check the {label.lower()}"
     return error_page(400, title, exc.message,
-                      form=FormState.raw(_args(), exc.param), param=exc.param)
+                      form=FormState.raw(request_args(), exc.param), param=exc.param)
 
 
 @bp.errorhandler(IndexUnavailable)
@@ -156,6 +147,15 @@ def unavailable(exc: IndexUnavailable):
                       "The search index is being prepared or cannot be read. "
                       "Please try again in a minute.")
     resp.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return resp
+
+
+@bp.errorhandler(SearchBusy)
+def busy(exc: SearchBusy):
+    resp = error_page(503, "Too many phrase searches right now",
+                      "Several searches for phrases are running at once. Please try again in a "
+                      "moment, or search without quotes.", form=FormState.raw(request_args(), None))
+    resp.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
     return resp
 
 
@@ -184,5 +184,5 @@ def unexpected(exc: Exception):
 def not_routed(exc: HTTPException):
     """URLs that match no route: the site's page, or the API's JSON shape under /api."""
     if wants_json():
-        return handle_http(exc)
+        return http_error_json(exc)
     return _http_page(exc)

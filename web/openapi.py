@@ -176,6 +176,8 @@ OPENAPI: dict = {
                     "syntax_error": {**_str_or_null, "description": "why the query was read as plain words"},
                     "undated_hidden": {"type": "integer", "minimum": 0},
                     "ignored_words": {"type": "array", "items": {"type": "string"}},
+                    "deadline_exceeded": {"type": "boolean", "description": "true when phrase matching ran "
+                                          "out of time and phrases matched every article with all their words"},
                     "index": _index_state,
                 },
             },

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.shingle_metric import score
+from shingle_metric import score
 
 # One implementation of the shingle metric, shared with the text-cleaner bench.
 shingle_score = score
