@@ -246,4 +246,18 @@ def news_analyzer():
 
 def query_words(text: str) -> list[str]:
     """The normalized (unstemmed) words of free text, as the query side sees them."""
-    return [w for w in (normalize(m) for m in _nltk()[0].tokenize(text)) if w]
+    return [w for w in (normalize(m) for m in query_tokens(text)) if w]
+
+
+@lru_cache(maxsize=1)
+def _query_regexp():
+    import regex  # the engine NLTK's RegexpTokenizer compiles TOKEN_PATTERN with
+
+    return regex.compile(TOKEN_PATTERN, flags=re.UNICODE | re.VERBOSE)
+
+
+def query_tokens(text: str) -> list[str]:
+    """NLTK's tokens of a query (at most 1,000 characters): the same pattern, flags and
+    regex engine as its RegexpTokenizer, without its per-call wall-clock guard, which
+    cost 15x the matching itself (about 25 us per call, several calls per query)."""
+    return _query_regexp().findall(text)

@@ -91,3 +91,11 @@ def test_file_state_fields_are_columns_not_terms(seed_index: Path) -> None:
         assert not names & {"path", "file_hash", "content_hash", "meta_hash", "year", "month"}
         paths = [p for p in reader.column_reader("path")]
         assert sorted(paths) == sorted(d["path"] for d in s.all_stored_fields())
+
+
+def test_query_tokens_are_nltks_tokens() -> None:
+    """The query side's tokenizer fast path finds exactly NLTK's tokens, on real text."""
+    from common.analysis import _nltk, query_tokens
+
+    for text in real_texts(300):
+        assert query_tokens(text) == _nltk()[0].tokenize(text), text[:80]
