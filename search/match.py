@@ -85,6 +85,13 @@ def phrase_docs(view: IndexView, fieldname: str, stems: list[str]) -> np.ndarray
     """Documents where the stems occur at consecutive positions of the field (Whoosh's
     Phrase with slop 1): (doc, position - i) keys of the i-th word, intersected.
     Past the request's deadline (see IndexView.out_of_time) the positions are not read."""
+    key = ("phrase", fieldname, tuple(stems))
+    if key not in view.memo:
+        view.memo[key] = _phrase_docs(view, fieldname, stems)
+    return view.memo[key]
+
+
+def _phrase_docs(view: IndexView, fieldname: str, stems: list[str]) -> np.ndarray:
     cand = view.postings(fieldname, stems[0]).ids
     for t in stems[1:]:
         cand = intersect(cand, view.postings(fieldname, t).ids)

@@ -70,6 +70,7 @@ class IndexView:
         self.columns: Columns = columns.get(self.reader)
         self.doc_count_all = self.reader.doc_count_all()
         self._postings: dict[tuple[str, str], Postings] = {}
+        self.memo: dict = {}  # other per-request results (phrase matches), by their module
 
     def _btext(self, fieldname: str, text) -> bytes:
         return text if isinstance(text, bytes) else self.schema[fieldname].to_bytes(text)
