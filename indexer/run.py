@@ -207,9 +207,10 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
 
 
 def _live_doc_count(index_dir: Path) -> int:
-    """Files the live index records (articles, copies, skipped files); 0 when none opens."""
+    """Files the live index records (articles, copies, skipped files); 0 when none opens
+    or it is damaged (the check reads each segment's header: a --rebuild must recover it)."""
     try:
-        ix = open_live_index(index_dir, check=False)
+        ix = open_live_index(index_dir, check=True)
     except IndexUnavailable:
         return 0
     try:
