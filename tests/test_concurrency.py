@@ -28,7 +28,7 @@ from search.engine import SearchEngine
 from search.request import parse_search_request
 
 QUERIES = ("", "election", "film award", "mobile phone market", "economy growth")
-DEADLINE_S = 60  # a hang guard: ~15 s on an idle 2-core machine
+DEADLINE_S = 600  # a hang guard only (~15 s on an idle 2-core machine; far more under load)
 
 pytestmark = pytest.mark.skipif(not (SHARED_DATA / "bbc").exists(), reason="needs ../shared/data/bbc")
 
