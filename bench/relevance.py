@@ -28,7 +28,11 @@ from bench.corpora import DATA, build_index, cranfield_articles, time_articles
 from common.analysis import is_stopword, query_words
 from common.layout import current_version
 from search.query import parse_query
-from search.ranking import DEFAULT, RankingParams, build_query, rank
+from search.columns import ColumnsCache
+from search.match import match
+from search.ranking import DEFAULT, RankingParams
+from search.score import rank
+from search.view import IndexView
 
 DEPTH = 1000
 
@@ -82,13 +86,12 @@ class Ours:
 
     def run(self, queries: dict[str, str], params: RankingParams) -> dict[str, list[str]]:
         out = {}
-        with self.ix.searcher(weighting=params.weighting()) as s:
+        with self.ix.searcher() as s:
+            view = IndexView(s, ColumnsCache())
             for qid, text in queries.items():
-                parsed = parse_query(" ".join(bag_of_words(text)))
-                built = build_query(parsed, s.reader(), "any", params)
-                top = rank(s, built, DEPTH, None, params)
-                top.sort(key=lambda p: -p[1])
-                out[qid] = [s.stored_fields(d)["id"] for d, _ in top]
+                m = match(view, parse_query(" ".join(bag_of_words(text))), "any")
+                top = rank(view, m, m.docs, DEPTH, params, view.columns.id_rank)
+                out[qid] = [view.columns.ids[d] for d, _ in top]
         return out
 
 

@@ -108,7 +108,7 @@ class SearchEngine:
         check_index(self.index_dir)
         try:
             ix = open_index(version)
-            return ix, ix.searcher(weighting=self.params.weighting())
+            return ix, ix.searcher()
         except (OSError, EOFError, ValueError) as exc:
             raise IndexUnavailable(
                 f"index in {version} cannot be read ({exc.__class__.__name__}): "

@@ -9,8 +9,9 @@ with one idf per word (the formula and parameters are ``search.ranking``'s):
     score = idf * (k1 + 1) * x / (x + k1)
 
 A document's score is the sum over the query's positive text clauses it matches: a
-word (both fields, or the one named), each word of a phrase, each term of a prefix's
-expansion (one field at a time). source:/tag: filters select and do not score. Then the
+word (both fields, or the one named); a phrase, in each field where it occurs, the sum
+of its words' scores in that field (as Whoosh scores a phrase); each term of a prefix's
+expansion, one field at a time. source:/tag: filters select and do not score. Then the
 top candidates are re-ranked by proximity (``proximity``), on positions read for them
 alone.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.match import Matches, clause_fields, prefix_terms, term_text
+from search.match import Matches, clause_fields, contains, phrase_docs, prefix_terms, term_text
 from search.query import Clause
 from search.ranking import RankingParams, rsj_idf
 from search.view import IndexView
@@ -72,7 +73,13 @@ def clause_score(view: IndexView, clause: Clause, cand: np.ndarray, params: Rank
     if clause.kind == "word":
         return word_score(view, term_text(clause.words[0]), fields, cand, params)
     if clause.kind == "phrase":
-        return sum(word_score(view, term_text(w), fields, cand, params) for w in clause.words)
+        total = np.zeros(len(cand), dtype=np.float64)
+        for f in fields:
+            stems = [term_text(w) for w in clause.words]
+            inside = contains(phrase_docs(view, f, stems), cand)
+            if inside.any():
+                total += inside * sum(word_score(view, t, (f,), cand, params) for t in stems)
+        return total
     total = np.zeros(len(cand), dtype=np.float64)
     for f in fields:  # prefix: each expanded term in each field on its own
         for t in prefix_terms(view, f, clause.words[0]):
