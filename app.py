@@ -17,12 +17,9 @@ from flask import Flask
 
 from common.layout import current_version
 from search.backend import open_backend
+from web.server import MAX_BODY
 
 ROOT = Path(__file__).resolve().parent
-
-
-MAX_BODY = 16 * 1024
-MAX_HEADERS = 32 * 1024
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -32,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     # "//" in a path is an odd id, not a typo to redirect: answer 404, never a 308.
     app.url_map.merge_slashes = False
     app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
-                      CORPUS_DIR=os.environ.get("CORPUS_DIR"),
+                      CORPUS_DIR=os.environ.get("CORPUS_DIR"), BASE_URL=os.environ.get("BASE_URL"),
                       SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", "whoosh"))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.update(config or {})
@@ -76,15 +73,17 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
+    # Absolute links (the feed) name this address unless BASE_URL says where the public
+    # finds the site; never the Host header a client sends.
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    app.config["BASE_URL"] = app.config["BASE_URL"] or f"http://{host}:{args.port}/"
     ensure_index(app.config["INDEX_DIR"], app.config["CORPUS_DIR"])
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True)
         return
-    from waitress import serve
+    from web.server import serve
 
-    # Every route is a GET: refuse large bodies and oversized headers at the server.
-    serve(app, host=args.host, port=args.port, threads=args.threads,
-          max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADERS)
+    serve(app, host=args.host, port=args.port, threads=args.threads)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,10 @@ class PubDate:
 
     @property
     def end(self) -> datetime:
-        """Last instant of the period, inclusive."""
+        """Last instant of the period, inclusive (datetime.max for the end of 9999)."""
+        if self.year == 9999 and (self.precision == "year" or self.month == 12 and (
+                self.precision == "month" or self.day == 31)):
+            return datetime.max  # the next period would start in year 10000
         if self.precision == "year":
             nxt = datetime(self.year + 1, 1, 1)
         elif self.precision == "month":

@@ -218,6 +218,7 @@ def load_manifest(root: Path) -> Manifest:
     except (OSError, UnicodeDecodeError) as exc:
         manifest.problems.append(Skip(MANIFEST, f"manifest unreadable: {exc}"))
         return manifest
+    lines_of: dict[str, int] = {}  # file -> the line of its entry
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -231,6 +232,12 @@ def load_manifest(root: Path) -> Manifest:
             manifest.problems.append(Skip(where, 'manifest line needs a "file" string'))
             continue
         rel = _normalize_rel(obj["file"])
+        if rel in lines_of:
+            # the last entry wins, as it always did; a scraper that appends corrections
+            # keeps working, and the run now says which earlier line was overridden
+            manifest.problems.append(Skip(where, f"duplicate manifest entry for {rel} (also line "
+                                                 f"{lines_of[rel]}); this later entry is used"))
+        lines_of[rel] = number
         entry = {k: obj[k] for k in MANIFEST_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()}
         if "url" in entry and (problem := url_problem(entry["url"])):
             manifest.problems.append(Skip(where, f"manifest url is not a valid URL ({problem}); url ignored"))

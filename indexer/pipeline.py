@@ -52,7 +52,9 @@ def time_budget(seconds: float) -> Iterator[None]:
         raise DocumentTimeout(f"cleaning took longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Then again every quarter second: an exception raised while Python runs a garbage
+    # collector callback or a __del__ is printed and dropped, so one alarm is not enough.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
     try:
         yield
     finally:
@@ -128,6 +130,8 @@ def process_file(job: Job) -> Result:
         return Result(job, state, skip=Skip(job.file.rel, str(exc)))
     except OSError as exc:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot read file: {exc.strerror or exc}"))
+    except Exception as exc:  # noqa: BLE001 -- the document boundary (see below)
+        return Result(job, state, skip=Skip(job.file.rel, failure_reason(exc)))
     try:
         with time_budget(job.time_budget):
             article = _build_article(job, text)

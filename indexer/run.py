@@ -207,14 +207,16 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
 
 
 def _live_doc_count(index_dir: Path) -> int:
-    """Files the live index records (articles, copies, skipped files); 0 when none opens
-    or it is damaged (the check reads each segment's header: a --rebuild must recover it)."""
+    """Files the live index records (articles, copies, skipped files); 0 when it cannot be
+    read, since rebuilding a damaged index is the fix, not something to refuse."""
     try:
-        ix = open_live_index(index_dir, check=True)
+        ix = open_live_index(index_dir, check=False)
     except IndexUnavailable:
         return 0
     try:
         return ix.doc_count()
+    except Exception:  # noqa: BLE001 -- damaged bytes fail anywhere in Whoosh's readers
+        return 0
     finally:
         ix.close()
 

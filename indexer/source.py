@@ -1,6 +1,6 @@
 """The outlet an article comes from: from its URL, its text's wire signatures, or metadata.
 
-Rule (``best_source``): manifest > HTML sitename > text signature > URL host.
+Rule (applied in ``indexer.pipeline``): manifest > HTML sitename > text signature > URL host.
 The outlet that wrote a story outranks the host that served it: seed 003 is served from
 bloombergquint.com but signed "(Bloomberg) --" and "©2019 Bloomberg L.P.", so its source
 is "Bloomberg". The URL host is the last resort because syndication and mirrors make it
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 # Origins from most to least trusted.
-SOURCE_PRIORITY: tuple[str, ...] = ("manifest", "html", "text", "url")
 
 _NAME = r"[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,4}"
 _COMPANY_SUFFIX = re.compile(
@@ -99,12 +98,3 @@ def display_source(source: str | None) -> str | None:
     if not source:
         return None
     return DISPLAY_NAMES.get(source.strip().lower(), source.strip())
-
-
-def best_source(candidates: list[tuple[str | None, str]]) -> tuple[str | None, str | None]:
-    """The first non-empty (source, origin) by SOURCE_PRIORITY; (None, None) when none."""
-    ranked = sorted(
-        ((s.strip(), o) for s, o in candidates if s and s.strip()),
-        key=lambda c: SOURCE_PRIORITY.index(c[1]) if c[1] in SOURCE_PRIORITY else len(SOURCE_PRIORITY),
-    )
-    return ranked[0] if ranked else (None, None)

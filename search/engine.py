@@ -37,12 +37,13 @@ from search.query import ParsedQuery, check_size, parse_query
 from search.ranking import DEFAULT, RankingParams
 from search.score import rank
 from search.view import IndexView
-from search.request import SearchRequest
+from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
 
 SUGGEST_BELOW = 3
 RELATED = 5
+RELATED_SAMPLE_CHARS = 20_000  # the start of an article that picks its related articles
 MAX_ID_LEN = 512
 POOL_IDLE = 4  # idle searchers kept open for reuse
 # Seconds of phrase matching one search may use before its phrases are matched as
@@ -78,6 +79,20 @@ def open_index(version: Path):
     cache keeps them warm and is shared by all searchers).
     """
     return FileStorage(str(version), supports_mmap=False, readonly=True).open_index()
+
+
+def public_run(last: dict | None) -> dict | None:
+    """The last run's summary without the server's absolute corpus path."""
+    if not last:
+        return last
+    corpus = last.get("corpus")
+    out = {k: v for k, v in last.items() if k != "corpus"}
+    if isinstance(corpus, str) and corpus and isinstance(out.get("skipped_files"), list):
+        out["skipped_files"] = [
+            {k: v.replace(corpus, "<corpus>") if isinstance(v, str) else v for k, v in item.items()}
+            if isinstance(item, dict) else item for item in out["skipped_files"]
+        ]
+    return out
 
 
 def valid_id(doc_id: str) -> bool:
@@ -149,16 +164,45 @@ class SearchEngine:
                     raise
                 version = latest
                 _ix, searcher = self._open(version)
+        broken = False
         try:
             last = self._last_run_brief()
             yield searcher, IndexState(version.name, searcher.reader().generation(), last)
+        except (RequestError, SearchBusy):
+            raise
+        except IndexUnavailable:
+            broken = True
+            raise
+        except Exception as exc:
+            # Damaged while we serve (a segment truncated after this searcher opened it):
+            # a 503 with the fix, as a fresh server gives; anything else is a real bug.
+            problem = self._problem()
+            if problem is None:
+                raise
+            broken = True
+            raise problem from exc
         finally:
-            with self._pool_lock:
-                self._pool.append((version, searcher))
-                extra = self._pool[:-POOL_IDLE] if len(self._pool) > POOL_IDLE else []
-                del self._pool[: len(extra)]
-            for _v, old in extra:
-                _quiet_close(old)
+            self._release(version, searcher, broken)
+
+    def _release(self, version: Path, searcher: Searcher, broken: bool) -> None:
+        """Back to the pool (the oldest idle ones beyond POOL_IDLE closed), or closed if broken."""
+        if broken:
+            _quiet_close(searcher)
+            return
+        with self._pool_lock:
+            self._pool.append((version, searcher))
+            extra = self._pool[:-POOL_IDLE] if len(self._pool) > POOL_IDLE else []
+            del self._pool[: len(extra)]
+        for _v, old in extra:
+            _quiet_close(old)
+
+    def _problem(self) -> IndexUnavailable | None:
+        """What is wrong with the live index on disk, or None when it checks out whole."""
+        try:
+            check_index(self.index_dir)
+        except IndexUnavailable as exc:
+            return exc
+        return None
 
     def _last_run_brief(self) -> dict | None:
         """The last run's summary without its lists, re-read only when the file changes."""
@@ -171,6 +215,7 @@ class SearchEngine:
         if cached is not None and cached[0] == key:
             return cached[1]
         last = read_last_run(self.index_dir)
+        last = public_run(last)
         if last:
             last = {k: v for k, v in last.items() if not isinstance(v, (list, dict))}
         self._last_run = (key, last)
@@ -340,15 +385,17 @@ class SearchEngine:
                 text=body,
                 text_html=mark_all(body, spans),
                 duplicates=list(v.columns.duplicates.get(f["id"], ())),
-                related=self._related(v, d),
+                related=self._related(v, d, body),
                 took_ms=_ms(t0),
                 index=state,
             )
 
-    def _related(self, v: IndexView, d: int) -> list[Related]:
+    def _related(self, v: IndexView, d: int, body: str) -> list[Related]:
         """Similar articles by Whoosh's more_like_this over the body (key terms of d)."""
         try:
-            similar = v.searcher.more_like(d, "body", top=RELATED, filter=wq.Term("kind", KIND_ARTICLE))
+            # key terms from a bounded sample: re-analysing a 2 MB body took seconds
+            similar = v.searcher.more_like(d, "body", text=body[:RELATED_SAMPLE_CHARS] or None,
+                                           top=RELATED, filter=wq.Term("kind", KIND_ARTICLE))
         except (ValueError, KeyError):  # empty body: nothing to compare
             return []
         return [Related(r["id"], r.get("title") or "", r.get("date") or None, r.get("source") or None)
@@ -368,13 +415,14 @@ class SearchEngine:
                 "undated": int(cols.undated.sum()),
                 "segments": len(v.leaves),
                 "index_size_bytes": size,
-                "last_run": read_last_run(self.index_dir),
+                "last_run": public_run(read_last_run(self.index_dir)),
                 "index": state.to_dict(),
             }
 
     def health(self) -> dict:
         """Raise IndexUnavailable unless the index opens and answers a query."""
         t0 = time.perf_counter()
+        check_index(self.index_dir)  # a pooled searcher would not notice a damaged segment
         with self.searcher() as (s, state):
             n = s.doc_count()
             return {"status": "ok", "documents": n, "took_ms": _ms(t0), "index": state.to_dict()}

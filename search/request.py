@@ -149,6 +149,8 @@ def parse_filter_values(values: Sequence[str], name: str) -> tuple[str, ...]:
     """Repeated exact-match filter values (source, tag): stripped, de-duplicated, bounded."""
     out: list[str] = []
     for v in values:
+        if "\x00" in v:
+            raise RequestError("invalid_parameter", f"{name} contains a NUL character", name)
         for part in v.split(","):
             part = " ".join(part.split())
             if not part:
@@ -188,3 +190,8 @@ def parse_search_request(args: Mapping[str, object]) -> SearchRequest:
         source=parse_filter_values(_values(args, "source"), "source"),
         tag=parse_filter_values(_values(args, "tag"), "tag"),
     )
+
+
+def parse_article_q(args: Mapping[str, object]) -> str | None:
+    """The words to highlight in an article: the search's q, with the same checks."""
+    return parse_q(_single(args, "q")) or None

@@ -16,7 +16,7 @@ from common.dates import PubDate
 from search.request import SearchRequest
 
 
-def _human(date: str | None, precision: str | None) -> str | None:
+def _human(date: str | None) -> str | None:
     if not date:
         return None
     try:
@@ -56,7 +56,7 @@ class Hit:
     @property
     def date_human(self) -> str | None:
         """6 June 2019, May 2019 or 2019."""
-        return _human(self.date, self.date_precision)
+        return _human(self.date)
 
     @property
     def snippet_html(self) -> Markup:
@@ -167,7 +167,7 @@ class ArticleResponse:
 
     @property
     def date_human(self) -> str | None:
-        return _human(self.date, self.date_precision)
+        return _human(self.date)
 
     def to_dict(self) -> dict:
         return {

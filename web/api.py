@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from common.layout import IndexUnavailable
 from search.engine import SearchBusy
-from search.request import RequestError, SearchRequest, parse_search_request
-from web.common import (BUSY_RETRY_AFTER_S, RETRY_AFTER_S, engine, error_response, http_error_json,
+from search.request import RequestError, SearchRequest, parse_article_q, parse_search_request
+from web.common import (BUSY_RETRY_AFTER_S, RETRY_AFTER_S, base_url, engine, error_response, http_error_json,
                         request_args, wants_json)
 from web.feed import atom_feed
 from web.openapi import OPENAPI
@@ -33,10 +33,7 @@ def api_search():
 
 @bp.get("/api/articles/<path:doc_id>")
 def api_article(doc_id: str):
-    q = request.args.get("q") or None
-    if q is not None and len(q) > 1000:
-        raise RequestError("query_too_long", "q is longer than 1000 characters", "q")
-    art = engine().article(doc_id, q=q)
+    art = engine().article(doc_id, q=parse_article_q(request_args()))
     if art is None:
         return error_response(404, "not_found", "no article with this id", "id")
     return jsonify(art.to_dict())
@@ -66,11 +63,12 @@ def search_atom():
         source=req.source, tag=req.tag,
     )
     res = engine().search(feed_req)
+    base = base_url()
     xml = atom_feed(
         res,
-        self_url=request.url,
-        site_url=url_for("html.index", _external=True),
-        article_url=lambda doc_id: f"{request.host_url}articles/{quote(doc_id, safe='')}",
+        self_url=base + request.full_path.lstrip("/").rstrip("?"),
+        site_url=base,
+        article_url=lambda doc_id: f"{base}articles/{quote(doc_id, safe='')}",
     )
     return Response(xml, mimetype="application/atom+xml")
 

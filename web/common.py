@@ -15,7 +15,8 @@ from search.backend import SearchBackend
 # Paths whose errors are answered in the JSON error shape (the API, health, feed).
 JSON_PREFIXES = ("/api/", "/healthz", "/search.atom")
 RETRY_AFTER_S = 30  # the index is missing or damaged: a rebuild takes a while
-BUSY_RETRY_AFTER_S = 2  # every heavy-search slot is taken: they free up within the budget
+BUSY_RETRY_AFTER_S = 2
+DEFAULT_BASE_URL = "http://localhost/"  # when BASE_URL is not configured  # every heavy-search slot is taken: they free up within the budget
 
 
 def engine() -> SearchBackend:
@@ -26,6 +27,15 @@ def engine() -> SearchBackend:
 def request_args() -> dict[str, list[str]]:
     """The query string with every value of every name (repeats are checked by parsers)."""
     return {k: request.args.getlist(k) for k in request.args}
+
+
+def base_url() -> str:
+    """The site's public address, ending in "/", for absolute links (the Atom feed).
+
+    Never taken from the request's Host header, which any client can forge: from the
+    BASE_URL setting (``python app.py`` defaults it to the address it listens on).
+    """
+    return (current_app.config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/") + "/"
 
 
 def wants_json() -> bool:

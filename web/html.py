@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from common.layout import IndexUnavailable
 from search.engine import SearchBusy
-from search.request import MAX_Q, RequestError, SearchRequest, parse_search_request
+from search.request import MAX_Q, RequestError, SearchRequest, parse_article_q, parse_search_request
 from web import present
 from web.common import BUSY_RETRY_AFTER_S, RETRY_AFTER_S, engine, http_error_json, request_args, wants_json
 
@@ -97,14 +97,13 @@ def search():
 
 
 def _back_request() -> SearchRequest:
-    """The search an article was opened from; a bad parameter only loses that parameter."""
+    """The search an article was opened from. Its q is checked as a search's is (NUL,
+    repeated, too long: a 400); another bad parameter only loses the other parameters."""
+    q = parse_article_q(request_args()) or ""
     try:
         return parse_search_request(request_args())
     except RequestError:
-        try:
-            return parse_search_request({"q": request.args.get("q", "")[:MAX_Q]})
-        except RequestError:
-            return SearchRequest()
+        return SearchRequest(q=q)
 
 
 @bp.get("/articles/<path:doc_id>")

@@ -17,6 +17,7 @@ _date_props = {
              "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"},
     "date_precision": {"enum": ["year", "month", "day", None]},
 }
+_date_param = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"}
 _counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
 
 
@@ -31,8 +32,8 @@ def _err(desc: str) -> dict:
 _filters = [
     _param("q", "query text (words, \"phrases\", -word, OR, title:, source:, tag:, prefix*); empty lists every article newest first",
            {"type": "string", "maxLength": 1000}),
-    _param("from", "earliest date (YYYY, YYYY-MM or YYYY-MM-DD); matches by overlap", {"type": "string"}),
-    _param("to", "latest date (YYYY, YYYY-MM or YYYY-MM-DD); matches by overlap", {"type": "string"}),
+    _param("from", "earliest date (YYYY, YYYY-MM or YYYY-MM-DD); matches by overlap", _date_param),
+    _param("to", "latest date (YYYY, YYYY-MM or YYYY-MM-DD); matches by overlap", _date_param),
     _param("source", "only these sources (repeatable or comma-separated)", {"type": "array", "items": {"type": "string"}}),
     _param("tag", "only these tags (repeatable or comma-separated)", {"type": "array", "items": {"type": "string"}}),
 ]
