@@ -246,6 +246,7 @@ WRAP_MIN_WIDTH = 40
 WRAP_MAX_WIDTH = 100
 WRAP_MIN_WRAPPED_SHARE = 0.5
 WRAP_FULL_ROW = 0.8  # a row this share of the width, without final punctuation, was wrapped
+RAGGED_MAX_WIDE_SHARE = 0.2  # rows past WRAP_MAX_WIDTH a raggedly wrapped page may have
 
 
 # --- Small helpers -------------------------------------------------------------------
@@ -396,17 +397,52 @@ def unwrap_lines(text: str) -> list[str]:
     """
     lines = text.splitlines()
     width = wrap_width(lines)
-    if not width:
+    ragged = ragged_wrapped(lines)
+    if not width and not ragged:
         return lines
     base = min(_indent(line) for line in lines if line.strip())
     out: list[str] = []
     for i, line in enumerate(lines):
-        if out and _continues(lines, i, base, width):
+        joined = (ragged and _continues_ragged(lines, i, base)) or (width and _continues(lines, i, base, width))
+        if out and joined:
             joiner = "" if out[-1].endswith("-") else " "
             out[-1] = out[-1].rstrip() + joiner + line.strip()
         else:
             out.append(line)
     return out
+
+
+def _mid_sentence(row: str, following: str) -> bool:
+    """A break inside a sentence: the row stops without punctuation, the next goes on in lower case."""
+    return not ends_sentence(row) and following.lstrip()[:1].islower()
+
+
+def ragged_wrapped(lines: Sequence[str]) -> bool:
+    """Whether a page is wrapped at no fixed width (abstracts, old archives, e-mail).
+
+    Its rows are short and most breaks fall mid-sentence with the sentence going on in
+    lower case on the next row; a web dump's one-line paragraphs are longer than
+    WRAP_MAX_WIDTH or end their sentences. The first row may be a long headline.
+    """
+    rows = [line for line in lines if line.strip()]
+    wide = sum(len(r.rstrip()) > WRAP_MAX_WIDTH for r in rows[1:])
+    if len(rows) < 4 or wide > RAGGED_MAX_WIDE_SHARE * len(rows):
+        return False
+    base = min(_indent(r) for r in rows)
+    pairs = [(a, b) for a, b in zip(lines, lines[1:]) if a.strip() and b.strip() and _indent(b) == base]
+    mid = sum(_mid_sentence(a, b) for a, b in pairs)
+    return bool(pairs) and mid / len(pairs) >= WRAP_MIN_WRAPPED_SHARE
+
+
+def _continues_ragged(lines: Sequence[str], i: int, base: int) -> bool:
+    """On a raggedly wrapped page, row i carries on row i-1 unless it starts a paragraph.
+
+    A paragraph starts after a blank line or with an indented row; a row at the margin
+    goes on with the paragraph even after a full stop (its next sentence), since a short
+    last sentence left on a row of its own would read as a furniture line.
+    """
+    row, prev = lines[i], lines[i - 1]
+    return bool(row.strip() and prev.strip()) and _indent(row) == base and not prev.isupper()
 
 
 def _continues(lines: Sequence[str], i: int, base: int, width: int) -> bool:
@@ -621,6 +657,29 @@ def first_paragraph_index(lines: Sequence[str]) -> int:
 HEADLINE_SEARCH_WINDOW = 12  # candidates nearest the article; the h1 sits just above it
 
 
+def is_table_row(line: str) -> bool:
+    """A row of a results table ("Shr one dlr vs 73 cts", "Sugar 14 16"): never a headline."""
+    tokens = line.split()
+    figures = sum(bool(FIGURE_RE.fullmatch(t)) for t in tokens)
+    if not figures:
+        return False
+    # "vs" compares this period with the last; a row is mostly figures; a wire headline in
+    # capitals may hold two figures ("TURKEY SEES 1.5 BILLION DLR DEFICIT IN 1986").
+    return "vs" in tokens or figures * 3 >= len(tokens) or (is_data_line(line) and not line.isupper())
+
+
+def opening_headline(lines: Sequence[str]) -> str | None:
+    """The page's first line when it is plainly the headline: written in capitals (a wire
+    slug), or repeated word for word at the start of the next line (an abstract that opens
+    with its title). Either way it may end with a period or run long."""
+    if len(lines) < 2 or not 3 <= word_count(lines[0]) <= 2 * HEADLINE_MAX_WORDS:
+        return None
+    first = lines[0]
+    if first.isupper() and word_count(first) <= HEADLINE_MAX_WORDS and not is_table_row(first):
+        return first
+    return first if line_key(lines[1]).startswith(line_key(first)) else None
+
+
 def pick_title(page: Page) -> Page:
     """Take the headline from the head of the page; drop it and its variants everywhere.
 
@@ -629,8 +688,13 @@ def pick_title(page: Page) -> Page:
     the site's name. Otherwise the headline-shaped line nearest the article, or the first
     one when no line reads as article text (a notice made only of short rows).
     """
+    opening = opening_headline(page.lines)
+    if opening is not None:  # a copy of it on the next line (the h1 after <title>) goes too
+        n = 2 if len(page.lines) > 1 and line_key(page.lines[1]) == line_key(opening) else 1
+        return replace(page, title=opening, lines=page.lines[n:], removed=page.removed + page.lines[:n])
     head_end = first_paragraph_index(page.lines)
-    head = [(i, line) for i, line in enumerate(page.lines[:head_end]) if headline_candidate(line)]
+    head = [(i, line) for i, line in enumerate(page.lines[:head_end])
+            if headline_candidate(line) and not is_table_row(line)]
     if not head:
         return page
     # The <title> comes first on the page, the h1 near the article: compare those only.

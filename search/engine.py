@@ -35,7 +35,8 @@ from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.match import match, prefix_terms, term_text
 from search.query import ParsedQuery, check_size, parse_query
 from search.ranking import DEFAULT, RankingParams
-from search.score import rank
+from search.relax import Relaxation, matching_summary, missing_words, relax
+from search.score import explain, rank
 from search.view import IndexView
 from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
@@ -250,26 +251,27 @@ class SearchEngine:
         parsed = parse_query(req.q)
         check_size(parsed)
         with self._slot(parsed), self.view(deadline=time.perf_counter() + self.budget_s) as (v, state):
-            m = match(v, parsed, "all")
-            fallback = None
-            if not len(m.docs) and parsed.can_fall_back:
-                m = match(v, parsed, "any")
-                fallback = "any_words"
+            m = match(v, parsed, "relaxed")
             filtered, undated_hidden = apply_filters(v, req, m.docs)
+            filtered, relaxed = relax(m, filtered, self.params)
+            fallback = "any_words" if relaxed is not None and len(filtered) and not len(relaxed.all_words) else None
             total = len(filtered)
             offset = (req.page - 1) * req.size
             page: list[tuple[int, float | None]] = []
+            shares: dict[int, float] | None = {} if req.explain else None
             if offset < total:
                 sort = req.sort
                 if sort == "relevance" and not parsed.has_text_clauses:
                     sort = "newest"
                 if sort == "relevance":
-                    ranked = rank(v, m, filtered, offset + req.size, self.params, v.columns.id_rank)
+                    ranked = rank(v, m, filtered, offset + req.size, self.params, v.columns.id_rank, relaxed, shares)
                     page = [(d, round(sc, 4)) for d, sc in ranked]
                 else:
                     page = by_date(v.columns, filtered, sort, offset + req.size)
                 page = page[offset:]
-            hits = self._hits(v, page, parsed)
+            hits = self._hits(v, page, parsed, relaxed)
+            if shares is not None:
+                self._explain(v, m, hits, page, relaxed, shares)
             suggestion = None
             if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
                 suggestion = suggest(v.searcher, parsed)
@@ -286,6 +288,7 @@ class SearchEngine:
                 undated_hidden=undated_hidden,
                 ignored_words=list(parsed.dropped_stopwords),
                 deadline_exceeded=v.over_budget,
+                matching=matching_summary(parsed, relaxed),
             )
 
     @contextmanager
@@ -320,7 +323,17 @@ class SearchEngine:
                     marks.terms.update(prefix_terms(v, fieldname, c.words[0])[:50])
         return marks
 
-    def _hits(self, v: IndexView, page: list[tuple[int, float | None]], parsed: ParsedQuery) -> list[Hit]:
+    def _explain(self, v: IndexView, m, hits: list[Hit], page, relaxed: Relaxation | None,
+                 shares: dict[int, float]) -> None:
+        """Attach each ranked hit's score breakdown (hits sorted by date have no score to explain)."""
+        for hit, (d, score) in zip(hits, page):
+            if score is None:
+                continue
+            hit.explain = explain(v, m, d, self.params, relaxed, shares.get(d))
+            hit.explain["relaxation"]["missing_words"] = hit.missing_words
+
+    def _hits(self, v: IndexView, page: list[tuple[int, float | None]], parsed: ParsedQuery,
+              relaxed: Relaxation | None = None) -> list[Hit]:
         if not page:
             return []
         marks = self.marks(v, parsed)
@@ -341,6 +354,7 @@ class SearchEngine:
                 score=score,
                 snippet=snippet(body, spans.get(d, [])),
                 duplicates=list(v.columns.duplicates.get(f["id"], ())),
+                missing_words=missing_words(v, relaxed, d),
             ))
         return hits
 

@@ -131,23 +131,26 @@ class Matches:
     docs: np.ndarray  # sorted live articles
     scored: list[Clause] = field(default_factory=list)  # positive text clauses, each scored
     words: list[str] = field(default_factory=list)  # plain words, for proximity
-    per_word: list[np.ndarray] = field(default_factory=list)  # docs of each plain word
+    relaxable: list[str] = field(default_factory=list)  # relaxed mode: the words a match may lack ...
+    per_word: list[np.ndarray] = field(default_factory=list)  # ... and the docs holding each
+    required: int = 0  # groups every match must have
 
 
-def _plain_groups(parsed: ParsedQuery) -> list[tuple[Clause, ...]]:
-    return [g for g in parsed.positive_groups if len(g) == 1 and g[0].is_plain_word]
-
-
-def match(view: IndexView, parsed: ParsedQuery, mode: str = "all") -> Matches:
-    """Matches of a parsed query: mode "all" ANDs plain words, "any" ORs them."""
+def match(view: IndexView, parsed: ParsedQuery, mode: str = "relaxed") -> Matches:
+    """Matches of a parsed query: mode "all" ANDs plain words; "any" ORs them; "relaxed"
+    ORs the relaxable words (see search.relax), every other clause staying required."""
     if parsed.is_empty:
         return Matches(np.flatnonzero(view.columns.articles))
     positive = parsed.positive_groups
-    plain = _plain_groups(parsed)
-    required = [g for g in positive if g not in plain] if mode == "any" else positive
+    if mode == "relaxed":
+        plain = parsed.relaxable_groups
+    else:
+        plain = [g for g in positive if len(g) == 1 and g[0].is_plain_word]
+    or_words = mode in ("any", "relaxed")
+    required = [g for g in positive if g not in plain] if or_words else positive
     sets = [union([clause_docs(view, c) for c in g]) for g in required]
-    per_word = [clause_docs(view, g[0]) for g in plain]
-    if mode == "any" and plain:
+    per_word = [clause_docs(view, g[0]) for g in plain] if or_words else []
+    if or_words and plain:
         sets.append(union(per_word))
     if not sets and parsed.negative_clauses:
         sets = [np.flatnonzero(view.columns.articles)]
@@ -161,4 +164,15 @@ def match(view: IndexView, parsed: ParsedQuery, mode: str = "all") -> Matches:
         docs = difference(docs, clause_docs(view, c))
     docs = docs[view.columns.articles[docs]]
     scored = [c for g in positive for c in g if c.kind != "filter"]
-    return Matches(docs, scored, parsed.plain_words, per_word)
+    relaxable = [clause_text(g[0]) for g in plain] if mode == "relaxed" else []
+    return Matches(docs, scored, parsed.plain_words, relaxable, per_word if relaxable else [], len(required))
+
+
+def clause_text(clause: Clause) -> str:
+    """A clause as the query wrote it (field:, quotes for phrases, * for prefixes)."""
+    text = " ".join(clause.words)
+    if clause.kind == "phrase" and clause.quoted:
+        text = f'"{text}"'
+    elif clause.kind == "prefix":
+        text += "*"
+    return f"{clause.field}:{text}" if clause.field else text

@@ -48,6 +48,12 @@ class Clause:
     def is_plain_word(self) -> bool:
         return self.kind == "word" and self.field is None and not self.quoted
 
+    @property
+    def is_relaxable(self) -> bool:
+        """A plain word, or words joined by punctuation in one unquoted token ("U.N", "3/4"):
+        a partial match may lack it. Quoted phrases, fields and prefixes stay required."""
+        return self.kind in ("word", "phrase") and self.field is None and not self.quoted and not self.negated
+
 
 @dataclass(frozen=True)
 class ParsedQuery:
@@ -78,6 +84,11 @@ class ParsedQuery:
     def plain_words(self) -> list[str]:
         """Plain (unquoted, unfielded, single) words, in query order: did-you-mean candidates."""
         return [g[0].words[0] for g in self.positive_groups if len(g) == 1 and g[0].is_plain_word]
+
+    @property
+    def relaxable_groups(self) -> list[tuple[Clause, ...]]:
+        """Positive groups of one relaxable clause, in query order."""
+        return [g for g in self.positive_groups if len(g) == 1 and g[0].is_relaxable]
 
     @property
     def can_fall_back(self) -> bool:

@@ -2,11 +2,16 @@
 
 BM25F proper: for each query word, its title and body frequencies are length-normalised
 per field, added (a title occurrence counts ``title_weight`` body occurrences) and only
-then saturated, with one Robertson/Sparck Jones idf per word:
+then saturated, with one idf per word (Lucene's form of the Robertson/Sparck Jones idf):
 
     x     = title_weight * tf_title / norm_title + tf_body / norm_body
     norm  = (1 - b_field) + b_field * len_field / avg_len_field
-    score = idf * (k1 + 1) * x / (x + k1),   idf = log((N - n + 0.5) / (n + 0.5))
+    score = idf * (k1 + 1) * x / (x + k1),   idf = log(1 + (N - n + 0.5) / (n + 0.5))
+
+The plain RSJ idf, log((N - n + 0.5) / (n + 0.5)), is 0 (or negative) for a word in half
+the articles or more: on a focused folder (a watchdog's articles about one company) every
+subject word then scored nothing and incidental rare words decided the order. Lucene's
+``1 +`` keeps every matching word's idf above 0, so a matching article never scores 0.
 
 (Whoosh's stock BM25F scores each field separately and adds the saturated scores, with
 idf = log(N / (n + 1)) + 1; both lose measurably on TIME and Cranfield.) It is computed
@@ -38,7 +43,14 @@ class RankingParams:
     prox_boost: float = 0.5
     prox_slop: int = 8
     prox_ordered: bool = False
-    or_coord: float = 0.0  # bonus per extra matched group in OR mode (off: it lost on both collections)
+    # Minimum-should-match relaxation (search.relax): a partial match needs at least this
+    # share of the relaxable words (rounded down, at least one), and its score is
+    # multiplied by (words it has / words) ** coord.
+    min_match: float = 0.0
+    coord: float = 0.0
+    # Matches with all the words rank first for queries of up to all_first_max words;
+    # longer ones (a pasted sentence) rank every match by score alone.
+    all_first_max: int = 3
 
     def with_(self, **changes: object) -> "RankingParams":
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -49,6 +61,6 @@ DEFAULT = RankingParams()
 TEXT_FIELDS = ("title", "body")
 
 
-def rsj_idf(n_docs: int, df: int) -> float:
-    """Robertson/Sparck Jones idf, floored just above 0 (as SQLite FTS5 and Lucene do)."""
-    return max(log((n_docs - df + 0.5) / (df + 0.5)), 1e-6)
+def bm25_idf(n_docs: int, df: int) -> float:
+    """Lucene's BM25 idf: positive for any word, however common (see the module docstring)."""
+    return log(1.0 + (n_docs - df + 0.5) / (df + 0.5))

@@ -48,6 +48,7 @@ class SearchRequest:
     size: int = DEFAULT_SIZE
     source: tuple[str, ...] = ()
     tag: tuple[str, ...] = ()
+    explain: bool = False  # each hit's score broken down (search.ranking.explain)
 
     @property
     def has_date_filter(self) -> bool:
@@ -64,6 +65,7 @@ class SearchRequest:
             "size": str(self.size) if self.size != DEFAULT_SIZE else None,
             "source": list(self.source) or None,
             "tag": list(self.tag) or None,
+            "explain": "true" if self.explain else None,
         }
         args.update(changes)
         return {k: v for k, v in args.items() if v not in (None, "", [])}
@@ -145,6 +147,16 @@ def parse_size(raw: str | None) -> int:
     return _int(raw, "size", 1, MAX_SIZE)
 
 
+def parse_explain(raw: str | None) -> bool:
+    """true/false (also 1/0, yes/no); default false."""
+    if raw is None or not raw.strip():
+        return False
+    value = raw.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise RequestError("invalid_parameter", "explain must be true or false", "explain")
+    return value in ("true", "1", "yes")
+
+
 def parse_filter_values(values: Sequence[str], name: str) -> tuple[str, ...]:
     """Repeated exact-match filter values (source, tag): stripped, de-duplicated, bounded."""
     out: list[str] = []
@@ -171,6 +183,7 @@ _SINGLE: dict[str, Callable[[str | None], object]] = {
     "sort": parse_sort,
     "page": parse_page,
     "size": parse_size,
+    "explain": parse_explain,
 }
 
 
@@ -189,6 +202,7 @@ def parse_search_request(args: Mapping[str, object]) -> SearchRequest:
         size=v["size"],  # type: ignore[arg-type]
         source=parse_filter_values(_values(args, "source"), "source"),
         tag=parse_filter_values(_values(args, "tag"), "tag"),
+        explain=v["explain"],  # type: ignore[arg-type]
     )
 
 

@@ -52,6 +52,8 @@ class Hit:
     score: float | None
     snippet: str
     duplicates: list[str] = field(default_factory=list)
+    missing_words: list[str] = field(default_factory=list)  # relaxed words this hit lacks
+    explain: dict | None = None  # the score broken down, when the request asks for it
 
     @property
     def date_human(self) -> str | None:
@@ -76,6 +78,8 @@ class Hit:
             "score": self.score,
             "snippet": self.snippet,
             "duplicates": self.duplicates,
+            "missing_words": self.missing_words,
+            **({"explain": self.explain} if self.explain is not None else {}),
         }
 
 
@@ -90,11 +94,12 @@ class SearchResponse:
     took_ms: float
     index: IndexState
     suggestion: str | None = None
-    fallback: str | None = None  # "any_words" when AND found nothing and OR was used
+    fallback: str | None = None  # "any_words" when no match has all the words (partial ones shown)
     syntax_error: str | None = None  # why the query was read as plain words
     undated_hidden: int = 0
     ignored_words: list[str] = field(default_factory=list)
     deadline_exceeded: bool = False  # phrases matched as their words: the search ran out of time
+    matching: dict = field(default_factory=dict)  # required / relaxed words (search.ranking)
 
     @property
     def query(self) -> str:
@@ -128,6 +133,7 @@ class SearchResponse:
             "undated_hidden": self.undated_hidden,
             "ignored_words": self.ignored_words,
             "deadline_exceeded": self.deadline_exceeded,
+            "matching": self.matching,
             "index": self.index.to_dict(),
         }
 

@@ -8,12 +8,15 @@ with one idf per word (the formula and parameters are ``search.ranking``'s):
     norm  = (1 - b_field) + b_field * len_field / avg_len_field
     score = idf * (k1 + 1) * x / (x + k1)
 
+idf = log(1 + (N - n + 0.5) / (n + 0.5)) (Lucene's; ``search.ranking.bm25_idf``), n the
+larger of the word's title and body document frequencies.
+
 A document's score is the sum over the query's positive text clauses it matches: a
 word (both fields, or the one named); a phrase, in each field where it occurs, the sum
 of its words' scores in that field (as Whoosh scores a phrase); each term of a prefix's
-expansion, one field at a time. source:/tag: filters select and do not score. Then the
-top candidates are re-ranked by proximity (``proximity``), on positions read for them
-alone.
+expansion, one field at a time. source:/tag: filters select and do not score. Partial
+matches of a relaxed query are scaled by their coordination factor (``search.relax``);
+then the top candidates are re-ranked by proximity, on positions read for them alone.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from search.match import Matches, clause_fields, contains, phrase_docs, prefix_terms, term_text
 from search.query import Clause
-from search.ranking import RankingParams, rsj_idf
+from search.ranking import RankingParams, bm25_idf
 from search.view import IndexView
 
 RERANK_DEPTH = 100
@@ -31,7 +34,7 @@ RERANK_DEPTH = 100
 def idf(view: IndexView, text: str) -> float:
     """One idf per word: its document frequency is the larger of the title's and body's."""
     df = max(view.doc_frequency(f, text) for f in ("title", "body"))
-    return rsj_idf(view.doc_count_all, df)
+    return bm25_idf(view.doc_count_all, df)
 
 
 def field_x(view: IndexView, fieldname: str, text: str, cand: np.ndarray, params: RankingParams) -> np.ndarray:
@@ -95,16 +98,19 @@ def bm25f(view: IndexView, m: Matches, cand: np.ndarray, params: RankingParams) 
     return total
 
 
-def top_k(scores: np.ndarray, cand: np.ndarray, k: int, tie: np.ndarray) -> np.ndarray:
-    """Indices of the k best scores (ties broken by tie[cand], ascending), best first."""
+def top_k(scores: np.ndarray, cand: np.ndarray, k: int, tie: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the k best candidates, best first: the first tier (mask ``first``) before
+    the rest, then by score, equal scores by tie[cand] ascending."""
     if not len(cand):
         return np.zeros(0, dtype=np.int64)
+    tier = np.zeros(len(cand), dtype=np.int8) if first is None else (~first).astype(np.int8)
     if len(cand) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
-        sel = np.flatnonzero(scores >= scores[part].min())  # every tie at the edge
+        key = scores - tier * (scores.max() - scores.min() + 1.0)  # tier 1 below all of tier 0
+        part = np.argpartition(-key, k - 1)[:k]
+        sel = np.flatnonzero(key >= key[part].min())  # every tie at the edge
     else:
         sel = np.arange(len(cand))
-    order = np.lexsort((tie[cand[sel]], -np.round(scores[sel], 9)))
+    order = np.lexsort((tie[cand[sel]], -np.round(scores[sel], 9), tier[sel]))
     return sel[order[:k]]
 
 
@@ -140,14 +146,92 @@ def proximity(view: IndexView, docs: list[int], words: list[str], params: Rankin
     return {d: c / len(pairs) for d, c in zip(docs_.tolist(), counts.tolist())}
 
 
-def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: RankingParams,
-         tie: np.ndarray) -> list[tuple[int, float]]:
-    """The best ``need`` candidates as (doc, score): BM25F, then the proximity re-rank of the
-    first RERANK_DEPTH; equal scores in id order (tie: each document's rank by id)."""
+def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: RankingParams, tie: np.ndarray,
+         relaxed=None, shares: dict[int, float] | None = None) -> list[tuple[int, float]]:
+    """The best ``need`` candidates as (doc, score): BM25F (times the coordination factor of
+    a partial match), then the proximity re-rank of the first RERANK_DEPTH; all-words
+    matches first when ``relaxed`` says so, equal scores in id order (tie: rank by id).
+    ``shares`` (if given) receives each re-ranked document's proximity share."""
     scores = bm25f(view, m, cand, params)
-    best = top_k(scores, cand, max(need, RERANK_DEPTH), tie)
+    first = None
+    if relaxed is not None:
+        scores = scores * relaxed.coord(cand, params)
+        first = relaxed.in_first(cand) if relaxed.first is not None else None
+    best = top_k(scores, cand, max(need, RERANK_DEPTH), tie, first)
     docs = cand[best].tolist()
     bonus = proximity(view, docs, m.words, params) if m.words else {}
+    if shares is not None:
+        shares.update({d: bonus.get(d, 0.0) for d in docs})
+    later = set() if first is None else set(cand[best][~first[best]].tolist())
     ranked = [(d, float(sc) * (1.0 + params.prox_boost * bonus.get(d, 0.0))) for d, sc in zip(docs, scores[best])]
-    ranked.sort(key=lambda p: (-round(p[1], 9), int(tie[p[0]])))
+    ranked.sort(key=lambda p: (p[0] in later, -round(p[1], 9), int(tie[p[0]])))
     return ranked[:need]
+
+
+# -- explain: one hit's score broken down -----------------------------------------------
+
+
+def _word_explain(view: IndexView, word: str, doc: int, params: RankingParams) -> dict:
+    """One word's BM25F part: per field tf, length, norm and x; then idf and f(x)."""
+    t = term_text(word)
+    d = np.array([doc], dtype=np.int64)
+    fields, x = {}, 0.0
+    for f in ("title", "body"):
+        part = float(field_x(view, f, t, d, params)[0])
+        if not part:
+            continue
+        weight = params.title_weight if f == "title" else 1.0
+        b = params.title_b if f == "title" else params.body_b
+        avg = view.avg_field_length(f)
+        length = float(view.columns.lengths[f][doc])
+        norm = (1 - b) + b * length / avg
+        fields[f] = {"tf": round(part * norm / weight, 4), "weight": weight, "length": int(length),
+                     "avg_length": round(avg, 2), "b": b, "length_norm": round(norm, 4), "x": round(part, 4)}
+        x += part
+    i = idf(view, t)
+    score = i * (params.k1 + 1) * x / (x + params.k1) if x else 0.0
+    return {"term": t, "idf": round(i, 4), "fields": fields, "x": round(x, 4), "score": round(score, 4)}
+
+
+def _clause_label(clause) -> str:
+    """A clause in Whoosh's query notation (stems, fields spelled out)."""
+    fields = clause_fields(clause)
+    if clause.kind == "phrase":
+        parts = [f'{f}:"{" ".join(term_text(w) for w in clause.words)}"' for f in fields]
+    elif clause.kind == "prefix":
+        parts = [f"{f}:{clause.words[0]}*" for f in fields]
+    else:
+        parts = [f"{f}:{term_text(clause.words[0])}" for f in fields]
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def explain(view: IndexView, m: Matches, doc: int, params: RankingParams, relaxed=None,
+            share: float | None = None) -> dict:
+    """Why a hit scored what it did: each word's BM25F part per field, the other clauses,
+    the relaxation (coordination) and the proximity boost, in the order they apply."""
+    d = np.array([doc], dtype=np.int64)
+    words, clauses, total = [], [], 0.0
+    for c in m.scored:
+        if c.kind == "word" and c.field is None:
+            w = _word_explain(view, c.words[0], doc, params)
+            if w["fields"]:
+                words.append(w)
+                total += w["score"]
+        else:
+            sc = float(clause_score(view, c, d, params)[0])
+            if sc:
+                clauses.append({"clause": _clause_label(c), "score": round(sc, 4)})
+                total += sc
+    coord = float(relaxed.coord(d, params)[0]) if relaxed is not None else 1.0
+    has_all = relaxed is None or relaxed.has_all(doc)
+    ranked_first = relaxed is None or relaxed.first is None or bool(relaxed.in_first(d)[0])
+    s = share or 0.0
+    return {
+        "words": words,
+        "clauses": clauses,
+        "bm25f": round(total, 4),
+        "relaxation": {"all_words": has_all, "ranked_first": ranked_first, "coord_factor": round(coord, 4)},
+        "proximity": {"share": round(s, 4), "slop": params.prox_slop, "boost": params.prox_boost,
+                      "factor": round(1 + params.prox_boost * s, 4), "applied": share is not None},
+        "score": round(total * coord * (1 + params.prox_boost * s), 4),
+    }

@@ -12,7 +12,7 @@ from search.columns import ColumnsCache
 from search.engine import SearchEngine
 from search.match import match, phrase_docs, term_text
 from search.query import parse_query
-from search.ranking import DEFAULT, rsj_idf
+from search.ranking import DEFAULT, bm25_idf
 from search.score import bm25f, proximity, rank
 from search.view import IndexView
 
@@ -44,7 +44,7 @@ def by_hand(s, stem: str, d: int, fields=("title", "body")) -> float:
         if m.is_active() and m.id() == d:
             tf = m.weight() / s.schema[f].format.field_boost
             x += w * tf / ((1 - b) + b * s.doc_field_length(d, f, 1) / s.avg_field_length(f))
-    return rsj_idf(n, df) * (p.k1 + 1) * x / (x + p.k1)
+    return bm25_idf(n, df) * (p.k1 + 1) * x / (x + p.k1)
 
 
 def test_one_word_scores_title_and_body_as_one_bm25f_term(view):

@@ -23,6 +23,9 @@ GOOD = [
     ({"q": ["x"]}, SearchRequest(q="x")),
     ({"q": "x" * 1000}, SearchRequest(q="x" * 1000)),
     ({"unknown": "ignored"}, SearchRequest()),
+    ({"explain": "true"}, SearchRequest(explain=True)),
+    ({"explain": "FALSE"}, SearchRequest()),
+    ({"explain": "1"}, SearchRequest(explain=True)),
 ]
 
 
@@ -53,6 +56,8 @@ BAD = [
     ({"page": ["1", "2"]}, "page", "repeated_parameter"),
     ({"source": "x" * 201}, "source", "invalid_parameter"),
     ({"tag": [str(i) for i in range(21)]}, "tag", "invalid_parameter"),
+    ({"explain": "maybe"}, "explain", "invalid_parameter"),
+    ({"explain": ["true", "false"]}, "explain", "repeated_parameter"),
 ]
 
 

@@ -37,11 +37,17 @@ def test_phrase_only_one_article_has(engine):
     assert "<mark>reverse engineered</mark>" in res.hits[0].snippet
 
 
-def test_all_words_preferred_then_any_words(engine):
+def test_all_words_first_then_partial_matches(engine):
     both = run(engine, q="megvii inoperable")
-    assert both.fallback is None and seeds_of(both) == ["000", "003", "004"]
+    assert both.fallback is None
+    assert [h.path[:3] for h in both.hits[:3]] and sorted(h.path[:3] for h in both.hits[:3]) == ["000", "003", "004"]
+    assert all(h.missing_words == [] for h in both.hits[:3])
+    assert sorted(h.path[:3] for h in both.hits[3:]) == ["001", "002"]
+    assert all(h.missing_words == ["inoperable"] for h in both.hits[3:])
+    assert both.total == 5 and both.matching["all_words_total"] == 3
+    assert both.matching["relaxed"] == ["megvii", "inoperable"] and both.matching["required"] == []
     anyw = run(engine, q="inoperable zanzibar")
-    assert anyw.fallback == "any_words"
+    assert anyw.fallback == "any_words" and anyw.matching["all_words_total"] == 0
     assert set(seeds_of(anyw)) == {"000", "003", "004", "zz_"}
 
 

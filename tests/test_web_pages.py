@@ -531,3 +531,11 @@ def test_page_links_window():
     labels = [link.label if link else "…" for link in present.page_links(res)]
     assert labels == ["1", "…", "5", "6", "7", "8", "9", "…", "20"]
     assert [link.active for link in present.page_links(res) if link][3]
+
+
+def test_partial_matches_say_which_words_they_lack(client):
+    html, page = get(client, "/search?q=blacklisting+xinjiang")
+    assert "have all of your words" in page.text or "has all of your words" in page.text
+    assert page.find("p", class_="missing")
+    assert re.findall(r'<p class="missing">Missing: <s>(\w+)</s></p>', html)
+    assert set(re.findall(r'<p class="missing">Missing: <s>(\w+)</s></p>', html)) <= {"blacklisting", "xinjiang"}

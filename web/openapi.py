@@ -55,6 +55,8 @@ OPENAPI: dict = {
                     _param("sort", "order of hits", {"enum": ["relevance", "newest", "oldest"], "default": "relevance"}),
                     _param("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}),
                     _param("size", "hits per page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
+                    _param("explain", "true: each ranked hit carries `explain`, its score broken down",
+                           {"type": "boolean", "default": False}),
                 ],
                 "responses": {
                     "200": {"description": "a page of results",
@@ -153,6 +155,48 @@ OPENAPI: dict = {
                     "score": {"type": ["number", "null"], "description": "null when sorted by date"},
                     "snippet": {"type": "string", "description": "HTML: escaped text, matches in <mark>"},
                     "duplicates": {"type": "array", "items": {"type": "string"}, "description": "ids of exact copies"},
+                    "missing_words": {"type": "array", "items": {"type": "string"},
+                                      "description": "query words this hit lacks (a partial match, ranked after "
+                                                     "the hits with all the words)"},
+                    "explain": {"$ref": "#/components/schemas/Explain"},
+                },
+            },
+            "Explain": {
+                "type": "object",
+                "description": "score = bm25f * relaxation.coord_factor * proximity.factor",
+                "required": ["words", "clauses", "bm25f", "relaxation", "proximity", "score"],
+                "properties": {
+                    "words": {"type": "array", "items": {
+                        "type": "object", "required": ["term", "idf", "fields", "x", "score"],
+                        "description": "one word's BM25F part: score = idf * (k1 + 1) * x / (x + k1), "
+                                       "x = sum over fields of weight * tf / length_norm",
+                        "properties": {
+                            "term": {"type": "string", "description": "the indexed (stemmed) term"},
+                            "idf": {"type": "number", "exclusiveMinimum": 0},
+                            "fields": {"type": "object", "additionalProperties": {
+                                "type": "object",
+                                "required": ["tf", "weight", "length", "avg_length", "b", "length_norm", "x"],
+                                "properties": {k: {"type": "number"} for k in
+                                               ("tf", "weight", "length", "avg_length", "b", "length_norm", "x")}}},
+                            "x": {"type": "number"},
+                            "score": {"type": "number"},
+                        }}},
+                    "clauses": {"type": "array", "items": {
+                        "type": "object", "required": ["clause", "score"],
+                        "description": "phrases, prefixes and fielded words, scored as a whole",
+                        "properties": {"clause": {"type": "string"}, "score": {"type": "number"}}}},
+                    "bm25f": {"type": "number"},
+                    "relaxation": {"type": "object",
+                                   "required": ["all_words", "ranked_first", "coord_factor", "missing_words"],
+                                   "properties": {"all_words": {"type": "boolean"}, "ranked_first": {"type": "boolean"},
+                                                  "coord_factor": {"type": "number"},
+                                                  "missing_words": {"type": "array", "items": {"type": "string"}}}},
+                    "proximity": {"type": "object", "required": ["share", "slop", "boost", "factor", "applied"],
+                                  "description": "share of adjacent query-word pairs within slop positions",
+                                  "properties": {"share": {"type": "number"}, "slop": {"type": "integer"},
+                                                 "boost": {"type": "number"}, "factor": {"type": "number"},
+                                                 "applied": {"type": "boolean"}}},
+                    "score": {"type": "number"},
                 },
             },
             "SearchResponse": {
@@ -173,12 +217,30 @@ OPENAPI: dict = {
                         "properties": {"year": _counts, "month": _counts, "source": _counts, "tag": _counts},
                     },
                     "suggestion": {**_str_or_null, "description": "did-you-mean query, ready to search"},
-                    "fallback": {"enum": ["any_words", None], "description": "any_words: no article had all words"},
+                    "fallback": {"enum": ["any_words", None],
+                                 "description": "any_words: no article had all words; partial matches shown"},
                     "syntax_error": {**_str_or_null, "description": "why the query was read as plain words"},
                     "undated_hidden": {"type": "integer", "minimum": 0},
                     "ignored_words": {"type": "array", "items": {"type": "string"}},
                     "deadline_exceeded": {"type": "boolean", "description": "true when phrase matching ran "
                                           "out of time and phrases matched every article with all their words"},
+                    "matching": {
+                        "type": "object",
+                        "description": "how the words were matched: hits with all the relaxed words rank first, "
+                                       "then partial matches (minimum-should-match)",
+                        "required": ["required", "relaxed", "min_relaxed_words", "all_words_total", "excluded"],
+                        "properties": {
+                            "required": {"type": "array", "items": {"type": "string"},
+                                         "description": "words, phrases and clauses every hit has"},
+                            "relaxed": {"type": "array", "items": {"type": "string"},
+                                        "description": "words a partial match may lack"},
+                            "min_relaxed_words": {"type": "integer", "minimum": 0,
+                                                  "description": "the fewest relaxed words a hit has"},
+                            "all_words_total": {"type": ["integer", "null"], "minimum": 0,
+                                                "description": "matches with every relaxed word (null: none relaxed)"},
+                            "excluded": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
                     "index": _index_state,
                 },
             },
