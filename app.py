@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Flask
 
 from common.layout import current_version
-from search.backend import open_backend
+from search.backend import BackendConfigError, open_backend
 from web.server import MAX_BODY
 
 ROOT = Path(__file__).resolve().parent
@@ -72,7 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--debug", action="store_true", help="Flask's development server (never in production)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
+    try:
+        app = create_app()
+    except BackendConfigError as exc:
+        raise SystemExit(f"app.py: {exc}") from None
     # Absolute links (the feed) name this address unless BASE_URL says where the public
     # finds the site; never the Host header a client sends.
     host = f"[{args.host}]" if ":" in args.host else args.host
