@@ -7,7 +7,7 @@ from whoosh.util.times import datetime_to_long
 
 from common.documents import source_key
 from search.columns import Columns
-from search.match import contains, intersect, union
+from search.match import intersect, union
 from search.request import SearchRequest
 from search.view import IndexView
 
@@ -69,4 +69,4 @@ def by_date(cols: Columns, docs: np.ndarray, sort: str, need: int) -> list[tuple
     return [(int(d), None) for d in docs[sel]]
 
 
-__all__ = ["apply_filters", "by_date", "contains", "facets", "stamp_of"]
+__all__ = ["apply_filters", "by_date", "facets", "stamp_of"]

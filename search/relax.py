@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from search.match import TEXT_FIELDS, Matches, clause_text, contains, term_text
-from search.query import Clause, ParsedQuery
+from search.query import ParsedQuery
 from search.ranking import RankingParams
 from search.view import IndexView
 
