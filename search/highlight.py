@@ -4,7 +4,7 @@ The body and title fields are indexed with ``chars=True``, so every posting know
 its word sits in the stored text. Reading those offsets for the top hits (from the
 separate positions stream of our codec, for those hits only) avoids re-analysing the text, which measured ~25x faster
 than Whoosh's default highlighter. The marked words are therefore exactly the words as
-written in the article. Text is escaped with markupsafe; only ``<mark>`` is added.
+written in the article. Text is escaped as markupsafe escapes it; only ``<mark>`` is added.
 """
 
 from __future__ import annotations
@@ -12,7 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+# markupsafe.escape's replacements, applied by str.translate: the same output without a
+# Markup object per piece of text (a snippet escapes a dozen pieces).
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
+def escape(text: str) -> str:
+    """Document text made safe for HTML (markupsafe's escaping)."""
+    return text.translate(_ESCAPES)
+
 
 FRAGMENTS = 3
 FRAGMENT_CHARS = 200
@@ -78,10 +88,10 @@ def _render(text: str, start: int, end: int, spans: list[Span]) -> str:
         if e <= start or s >= end:
             continue
         s, e = max(s, start), min(e, end)
-        parts.append(str(escape(_squash_keep_edges(text[pos:s]))))
+        parts.append(escape(_squash_keep_edges(text[pos:s])))
         parts.append(f"<mark>{escape(text[s:e])}</mark>")
         pos = e
-    parts.append(str(escape(_squash_keep_edges(text[pos:end]))))
+    parts.append(escape(_squash_keep_edges(text[pos:end])))
     return "".join(parts)
 
 
@@ -127,7 +137,7 @@ def opening(text: str, chars: int = OPENING_CHARS) -> str:
     """The opening lines of a text, escaped, cut at a word boundary."""
     text = text.strip()
     if len(text) <= chars:
-        return str(escape(_squash(text)))
+        return escape(_squash(text))
     end = _word_end(text, chars, chars // 2)
     return f"{escape(_squash(text[:end]))} {ELLIPSIS}"
 
@@ -173,8 +183,8 @@ def mark_all(text: str, spans: list[Span]) -> Markup:
     parts: list[str] = []
     pos = 0
     for s, e in spans:
-        parts.append(str(escape(text[pos:s])))
+        parts.append(escape(text[pos:s]))
         parts.append(f"<mark>{escape(text[s:e])}</mark>")
         pos = e
-    parts.append(str(escape(text[pos:])))
+    parts.append(escape(text[pos:]))
     return Markup("".join(parts))
