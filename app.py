@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
                       CORPUS_DIR=os.environ.get("CORPUS_DIR"), BASE_URL=os.environ.get("BASE_URL"),
+                      ADMIN_TOKEN=os.environ.get("NEWS_ADMIN_TOKEN") or None,
                       SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", "whoosh"))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.update(config or {})
@@ -39,9 +40,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     from web.api import bp as api_bp
     from web.html import bp as html_bp
+    from web import auth
+    from web.watch import api_bp as watch_api_bp
+    from web.watch_pages import pages_bp as watch_pages_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(html_bp)  # HTML pages and their error pages (web/html.py)
+    app.register_blueprint(watch_api_bp)  # CSV export, standing searches, watchlists (web/watch.py)
+    app.register_blueprint(watch_pages_bp)  # Watching pages (web/watch_pages.py)
+    auth.setup(app)  # the operator's token, session cookie and CSRF for writes (web/auth.py)
 
     # --- HTML front end: security headers on every response, HTML and JSON (web/security.py)
     from web.security import security_headers

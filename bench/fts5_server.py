@@ -9,6 +9,7 @@ only in the search engine behind the endpoint.
 from __future__ import annotations
 
 import argparse
+import re
 import sqlite3
 import threading
 
@@ -16,6 +17,16 @@ from flask import Flask, jsonify, request
 from waitress import serve
 
 _local = threading.local()
+
+
+def fts_query(q: str) -> str:
+    """Plain words ORed (as the load test's topics); quoted phrases, when present, ANDed
+    as FTS5 phrases (the heavy-query bench's peer)."""
+    phrases = [p.split() for p in re.findall(r'"([^"]*)"', q)]
+    phrases = [p for p in phrases if p]
+    if phrases:
+        return " AND ".join('"' + " ".join(w.replace('"', "") for w in p) + '"' for p in phrases)
+    return " OR ".join('"' + w.replace('"', "") + '"' for w in q.split() if w.strip('"'))
 
 
 def create_app(db_path: str) -> Flask:
@@ -29,7 +40,7 @@ def create_app(db_path: str) -> Flask:
     @app.get("/api/search")
     def search():
         q = request.args.get("q", "")
-        terms = " OR ".join('"' + w.replace('"', "") + '"' for w in q.split() if w.strip('"'))
+        terms = fts_query(q)
         if not terms:
             return jsonify({"query": q, "total": 0, "hits": []})
         rows = db().execute(
@@ -40,6 +51,11 @@ def create_app(db_path: str) -> Flask:
         total = db().execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (terms,)).fetchone()[0]
         hits = [{"id": r[0], "title": r[1], "snippet": r[2], "score": -r[3]} for r in rows]
         return jsonify({"query": q, "total": total, "hits": hits})
+
+    @app.get("/api/articles/<int:rowid>")
+    def article(rowid: int):
+        row = db().execute("SELECT title, body FROM docs WHERE rowid = ?", (rowid,)).fetchone()
+        return jsonify({"id": rowid, "title": row[0], "text": row[1]}) if row else ("", 404)
 
     return app
 

@@ -5,6 +5,9 @@
       versions/<name>/               a Whoosh index (plus furniture.json for the cleaner)
       indexer.lock                   record lock (lockf) held by the one running indexer
       last_run.json                  summary of the last completed run (atomic write)
+      state.sqlite3                  state that is not the index: the indexer's journal of
+                                     written articles (indexer/journal.py), standing
+                                     searches and watchlists (watch/store.py); survives --rebuild
 
 Readers resolve ``current`` once per searcher, so a swap never shows them a half-built
 index: they keep the version they opened until they open a new searcher.
@@ -25,6 +28,7 @@ CURRENT = "current"
 VERSIONS = "versions"
 LOCK = "indexer.lock"
 LAST_RUN = "last_run.json"
+STATE_DB = "state.sqlite3"
 
 # A Whoosh compound segment file (.seg) starts with the offset and length of its
 # directory, which is the last thing in the file: so offset + length is the file's size.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip files larger than this")
     p.add_argument("--batch-size", type=int, default=1000, help="files per commit")
+    p.add_argument("--no-watch", action="store_true",
+                   help="do not evaluate standing searches after the run (run `python -m watch` yourself)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="cleaning processes")
     p.add_argument("--doc-timeout", type=float, default=DOC_TIME_BUDGET, metavar="SECONDS",
                    help="skip a file that takes longer than this to clean (0: no bound)")
@@ -144,7 +147,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         progress.close()
     print_summary(summary, args.json)
+    if (summary.added or summary.updated or summary.rebuild) and not args.no_watch:
+        evaluate_watches(Path(args.index), quiet=args.quiet or args.json)
     return 0
+
+
+def evaluate_watches(index_dir: Path, quiet: bool) -> None:
+    """Run `python -m watch` on what this run wrote: a process of its own, so nothing in
+    indexer/ imports watch/ or search/. Its failure is reported; the run still succeeded."""
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "watch", "--index", str(index_dir)], cwd=root,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0 or not quiet:
+        sys.stderr.write(proc.stderr)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from indexer.corpus import (
     DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Scan, Skip, load_manifest, read_corpus_file, scan_corpus,
 )
 from indexer.furniture import FurnitureStats
+from indexer.journal import Journal
 from indexer.pipeline import DOC_TIME_BUDGET, Job, Result, doc_id_for, group_key, line_keys, process_file
 from indexer.store import (
     DocState,
@@ -277,6 +278,7 @@ class _Writer:
         self.canonical = {s.content_hash: s.id for s in states.values() if s.kind == KIND_ARTICLE}
         self.gone_articles: set[str] = set()
         self._windows: list[_Window] = []
+        self.journal = Journal(opts.index_dir, version.name)  # what watch/ evaluates
 
     def apply(self, diff: _Diff) -> None:
         removed_ids = {self.states[path].id for path in diff.removed}
@@ -441,6 +443,7 @@ class _Writer:
                 writer.add_document(**fields)
             else:
                 writer.update_document(**fields)
+            self.journal.add(doc_id, article.content_hash, writer.generation)
             kind = KIND_ARTICLE
         if kind == KIND_ARTICLE and count:
             if old is None:

@@ -22,6 +22,9 @@ def stamp_of(dt) -> int:
 def apply_filters(view: IndexView, req: SearchRequest, docs: np.ndarray) -> tuple[np.ndarray, int]:
     """(docs passing the request's source, tag and date filters, undated docs the dates hid)."""
     cols = view.columns
+    if req.ids is not None:  # library only: watch/ restricts a search to a run's articles
+        ids = cols.ids
+        docs = docs[np.fromiter((ids[d] in req.ids for d in docs.tolist()), dtype=bool, count=len(docs))]
     if req.source:
         docs = intersect(docs, union([view.postings("source_key", source_key(v)).ids for v in req.source]))
     if req.tag:

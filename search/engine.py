@@ -19,7 +19,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
@@ -306,6 +306,15 @@ class SearchEngine:
         finally:
             self._heavy.release()
 
+    def match_ids(self, reqs: Sequence[SearchRequest]) -> list[set[str]]:
+        """For each request, the ids of every article it matches with all its words: no
+        fallback, ranking, facets or snippets. One view serves them all, so many standing
+        searches sharing words read each word's postings once."""
+        with self.view() as (v, _state):
+            ids = v.columns.ids
+            return [{ids[d] for d in apply_filters(v, req, match(v, parse_query(req.q), "all").docs)[0].tolist()}
+                    for req in reqs]
+
     # -- hits ----------------------------------------------------------------------------
 
     def marks(self, v: IndexView, parsed: ParsedQuery, fieldname: str = "body") -> MarkTerms:
@@ -365,6 +374,9 @@ class SearchEngine:
         t0 = time.perf_counter()
         if not valid_id(doc_id):
             return None
+        parsed = parse_query(" ".join(q.split())[:1000]) if q else None
+        if parsed is not None:
+            check_size(parsed)  # highlighting reads each term's postings: the same bounds
         with self.view() as (v, state):
             found = v.postings("id", doc_id).ids
             if not len(found):
@@ -382,8 +394,8 @@ class SearchEngine:
                 f = v.stored_fields(d)
             body = f.get("body") or ""
             spans: list = []
-            if q:
-                marks = self.marks(v, parse_query(" ".join(q.split())[:1000]))
+            if parsed is not None:
+                marks = self.marks(v, parsed)
                 if marks:
                     spans = find_spans(v, "body", [d], marks)[d]
             return ArticleResponse(

@@ -81,6 +81,13 @@ def prefix_terms(view: IndexView, fieldname: str, word: str) -> list[str]:
     return view.expand_prefix(fieldname, word, MAX_PREFIX_TERMS)
 
 
+def expanded_terms(view: IndexView, fieldname: str, clause: Clause) -> list[str]:
+    """The index terms a prefix (``econ*``) or fuzzy (``word~1``) clause stands for in a field."""
+    if clause.kind == "fuzzy":
+        return view.fuzzy_terms(fieldname, term_text(clause.words[0]), clause.distance, MAX_PREFIX_TERMS)
+    return prefix_terms(view, fieldname, clause.words[0])
+
+
 def phrase_docs(view: IndexView, fieldname: str, stems: list[str]) -> np.ndarray:
     """Documents where the stems occur at consecutive positions of the field (Whoosh's
     Phrase with slop 1): (doc, position - i) keys of the i-th word, intersected.
@@ -119,8 +126,8 @@ def clause_docs(view: IndexView, clause: Clause) -> np.ndarray:
             found.append(view.postings(fname, term_text(clause.words[0])).ids)
         elif clause.kind == "phrase":
             found.append(phrase_docs(view, fname, [term_text(w) for w in clause.words]))
-        elif clause.kind == "prefix":
-            found.extend(view.postings(fname, t).ids for t in prefix_terms(view, fname, clause.words[0]))
+        elif clause.kind in ("prefix", "fuzzy"):
+            found.extend(view.postings(fname, t).ids for t in expanded_terms(view, fname, clause))
     return union(found)
 
 
@@ -175,4 +182,6 @@ def clause_text(clause: Clause) -> str:
         text = f'"{text}"'
     elif clause.kind == "prefix":
         text += "*"
+    elif clause.kind == "fuzzy":
+        text += f"~{clause.distance}"
     return f"{clause.field}:{text}" if clause.field else text

@@ -24,6 +24,7 @@ MIN_PREFIX = 2
 MAX_CLAUSES = 32
 MAX_PHRASES = 8
 MAX_PREFIXES = 8
+_FUZZY = re.compile(r"(.+)~([12])")
 
 
 class QuerySyntaxError(ValueError):
@@ -34,8 +35,9 @@ class QuerySyntaxError(ValueError):
 class Clause:
     """One unit of a query.
 
-    kind: "word" (one word), "phrase" (words in order), "prefix" (word start) or
-    "filter" (exact source/tag value). ``field`` None means title and body.
+    kind: "word" (one word), "phrase" (words in order), "prefix" (word start),
+    "fuzzy" (a word within ``distance`` edits: ``word~1``) or "filter" (exact source/tag
+    value). ``field`` None means title and body.
     """
 
     kind: str
@@ -43,6 +45,7 @@ class Clause:
     field: str | None = None
     negated: bool = False
     quoted: bool = False
+    distance: int = 0
 
     @property
     def is_plain_word(self) -> bool:
@@ -147,6 +150,11 @@ def _clause(tok: _Token) -> Clause | None:
             raise QuerySyntaxError(f"nothing after {tok.field}:")
         return Clause("filter", (value,), tok.field, tok.negated, tok.quoted)
     raw = tok.text
+    fuzzy = _FUZZY.fullmatch(raw) if not tok.quoted else None
+    if fuzzy:
+        words = query_words(fuzzy.group(1))
+        if len(words) == 1:
+            return Clause("fuzzy", (words[0],), tok.field, tok.negated, distance=int(fuzzy.group(2)))
     if not tok.quoted and raw.endswith("*") and raw.strip("*"):
         words = query_words(raw.rstrip("*"))
         if len(words) == 1 and len(words[0]) >= MIN_PREFIX:

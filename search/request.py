@@ -49,6 +49,9 @@ class SearchRequest:
     source: tuple[str, ...] = ()
     tag: tuple[str, ...] = ()
     explain: bool = False  # each hit's score broken down (search.ranking.explain)
+    # Library only (not an HTTP parameter): restrict matches to these article ids, so
+    # watch/ can evaluate a standing search against just the articles a run added.
+    ids: frozenset[str] | None = None
 
     @property
     def has_date_filter(self) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.match import Matches, clause_fields, contains, phrase_docs, prefix_terms, term_text
+from search.match import Matches, clause_fields, contains, expanded_terms, phrase_docs, term_text
 from search.query import Clause
 from search.ranking import RankingParams, bm25_idf
 from search.view import IndexView
@@ -84,8 +84,8 @@ def clause_score(view: IndexView, clause: Clause, cand: np.ndarray, params: Rank
                 total += inside * sum(word_score(view, t, (f,), cand, params) for t in stems)
         return total
     total = np.zeros(len(cand), dtype=np.float64)
-    for f in fields:  # prefix: each expanded term in each field on its own
-        for t in prefix_terms(view, f, clause.words[0]):
+    for f in fields:  # prefix or fuzzy: each expanded term in each field on its own
+        for t in expanded_terms(view, f, clause):
             total += word_score(view, t, (f,), cand, params)
     return total
 
@@ -200,6 +200,8 @@ def _clause_label(clause) -> str:
         parts = [f'{f}:"{" ".join(term_text(w) for w in clause.words)}"' for f in fields]
     elif clause.kind == "prefix":
         parts = [f"{f}:{clause.words[0]}*" for f in fields]
+    elif clause.kind == "fuzzy":
+        parts = [f"{f}:{term_text(clause.words[0])}~{clause.distance}" for f in fields]
     else:
         parts = [f"{f}:{term_text(clause.words[0])}" for f in fields]
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"

@@ -164,5 +164,16 @@ class IndexView:
         except KeyError:
             return []
 
+    def fuzzy_terms(self, fieldname: str, term: str, distance: int, limit: int) -> list[str]:
+        """Up to limit terms of the field within ``distance`` edits of term, the first letter
+        fixed (Whoosh's fuzzy terms), sorted."""
+        if fieldname not in self.schema:
+            return []
+        try:
+            found = self.reader.terms_within(fieldname, term, distance, prefix=1)
+            return sorted(t.decode("utf-8") if isinstance(t, bytes) else t for t in found)[:limit]
+        except KeyError:
+            return []
+
     def stored_fields(self, doc: int) -> dict:
         return self.searcher.stored_fields(int(doc))

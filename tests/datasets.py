@@ -54,3 +54,22 @@ def load_pages(data: Path) -> list[dict[str, str]]:
                           "url": gt["url"], "text": row["articleBody"] or "",
                           "truth": gt["articleBody"] or ""})
     return pages
+def reuters_stories(start: int = 0, limit: int | None = None) -> list[dict]:
+    """Reuters-21578 stories with a non-empty body, in file order, sliced."""
+    docs = [d for d in load_jsonl_gz(SHARED_DATA / "reuters21578" / "docs.jsonl.gz") if d["text"].strip()]
+    return docs[start:start + limit if limit else None]
+
+
+def write_reuters_corpus(dest: Path, stories: list[dict]) -> list[str]:
+    """Reuters stories as text dumps with their dates in manifest.jsonl (appended to);
+    returns the corpus paths written."""
+    dest.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with open(dest / "manifest.jsonl", "a", encoding="utf-8") as manifest:
+        for doc in stories:
+            name = f"{int(doc['id']) // 1000:02d}/{doc['id']}.txt"
+            (dest / name).parent.mkdir(exist_ok=True)
+            (dest / name).write_text(f"{doc['title'] or ''}\n\n{doc['text']}\n", "utf-8")
+            manifest.write(json.dumps({"file": name, "date": doc["date"], "source": "Reuters"}) + "\n")
+            paths.append(name)
+    return paths

@@ -67,6 +67,7 @@ def _serve(index_dir: Path) -> tuple[subprocess.Popen, str]:
     raise AssertionError("the server did not start")
 
 
+@pytest.mark.slow
 def test_requests_during_commits_never_fail_and_see_committed_states(tmp_path):
     t_start = time.monotonic()
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"

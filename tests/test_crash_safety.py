@@ -48,6 +48,7 @@ def kill_during_run(corpus: Path, index: Path, ready, *extra: str) -> None:
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_sigkill_then_recovery(tmp_path):
     corpus = tmp_path / "bbc"
     docs = write_bbc_corpus(corpus, limit=800)
@@ -69,6 +70,7 @@ def test_sigkill_then_recovery(tmp_path):
     assert len(recovered) == len(docs)
 
 
+@pytest.mark.slow
 def test_sigkill_during_rebuild_keeps_live_index(tmp_path):
     corpus = tmp_path / "bbc"
     write_bbc_corpus(corpus, limit=600)

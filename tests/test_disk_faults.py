@@ -124,6 +124,7 @@ def fill(disk: Path, leave: int) -> Path:
 @pytest.mark.skipif(not (SHARED_DATA / "bbc").is_dir(), reason="needs ../shared/data/bbc")
 @pytest.mark.parametrize("mode", [(), ("--rebuild",), ("--rebuild", "--batch-size", "5")],
                          ids=["incremental", "rebuild", "rebuild-workers-held-back"])
+@pytest.mark.slow
 def test_full_disk(seed_index, small_disk, tmp_path, mode):
     index = small_disk / "index"
     shutil.copytree(seed_index, index, symlinks=True)

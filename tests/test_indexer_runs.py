@@ -33,6 +33,7 @@ def corpus(tmp_path) -> Path:
     return dest
 
 
+@pytest.mark.slow
 def test_incremental_add_change_touch_delete(corpus, tmp_path):
     index = tmp_path / "index"
     first = summary_of(run_indexer(corpus, index, "--json"))
@@ -72,6 +73,7 @@ def test_incremental_add_change_touch_delete(corpus, tmp_path):
     assert "more/new.txt" not in docs_by_path(index)
 
 
+@pytest.mark.slow
 def test_deleting_the_original_promotes_its_duplicate(corpus, tmp_path):
     index = tmp_path / "index"
     shutil.copy(corpus / "002_51ab61055f3fe5d9.txt", corpus / "zz-copy.txt")
@@ -83,6 +85,7 @@ def test_deleting_the_original_promotes_its_duplicate(corpus, tmp_path):
     assert "Hikvision" in docs["zz-copy.txt"]["body"]
 
 
+@pytest.mark.slow
 def test_ids_are_stable_across_rebuilds(corpus, tmp_path):
     index = tmp_path / "index"
     run_indexer(corpus, index)
@@ -94,6 +97,7 @@ def test_ids_are_stable_across_rebuilds(corpus, tmp_path):
     assert {p: d["id"] for p, d in docs_by_path(index).items()} == before
 
 
+@pytest.mark.slow
 def test_rebuild_in_several_commits_equals_one_build(corpus, tmp_path):
     """A rebuild commits in shares while workers clean the rest: same documents."""
     one, shares = tmp_path / "one", tmp_path / "shares"
@@ -116,6 +120,7 @@ def test_second_run_exits_75_and_changes_nothing(corpus, tmp_path):
     assert "extra.txt" not in docs_by_path(index)
 
 
+@pytest.mark.slow
 def test_manifest_change_reindexes_the_file(corpus, tmp_path):
     index = tmp_path / "index"
     run_indexer(corpus, index)
@@ -133,6 +138,7 @@ def test_manifest_change_reindexes_the_file(corpus, tmp_path):
         "2019-06-12", "day", "manifest", "Bloomberg")
 
 
+@pytest.mark.slow
 def test_bad_files_are_skipped_with_reasons(corpus, tmp_path):
     index = tmp_path / "index"
     bad = corpus / "bad"
@@ -210,6 +216,7 @@ def test_work_ahead_is_bounded_and_an_early_stop_does_not_hang():
     assert len(fed) < 200
 
 
+@pytest.mark.slow
 def test_index_from_an_older_version_is_rebuilt_not_broken(corpus, tmp_path):
     """An index whose schema lacks a field this version writes: the next cron run rebuilds."""
     index = tmp_path / "index"

@@ -16,6 +16,7 @@ from indexer import run as indexer_run
 from indexer.run import RunOptions, run_indexer
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED_DATA / "bbc").is_dir(), reason="needs ../shared/data/bbc")
 def test_small_kill_loop_loses_nothing(tmp_path):
     """8 kills: first build (3, each resuming the last), incremental (2), --rebuild (2), incremental (1)."""
@@ -31,6 +32,7 @@ def test_small_kill_loop_loses_nothing(tmp_path):
     assert n_docs == len(loop.corpus_files()) and n_diff == 0
 
 
+@pytest.mark.slow
 def test_run_killed_before_promotion_promotes_on_next_run(tmp_path, monkeypatch):
     """A run dies after committing an article's removal but before promoting its copy.
 

@@ -26,6 +26,7 @@ def bbc(tmp_path_factory) -> tuple[Path, dict]:
     return corpus, snapshot(clean)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runs", [2, 5])
 def test_runs_started_together(bbc, tmp_path, runs):
     corpus, clean = bbc

@@ -17,6 +17,8 @@ CASES = [
     ("title:megvii", [[W("megvii", field="title")]], None),
     ('title:"rights group"', [[Clause("phrase", ("rights", "group"), field="title", quoted=True)]], None),
     ("surveil*", [[Clause("prefix", ("surveil",))]], None),
+    ("megvi~1 OR kuangshi~2", [[Clause("fuzzy", ("megvi",), distance=1), Clause("fuzzy", ("kuangshi",), distance=2)]], None),
+    ("title:megvi~1", [[Clause("fuzzy", ("megvi",), field="title", distance=1)]], None),
     ("source:Reuters cocoa", [[Clause("filter", ("reuters",), field="source")], [W("cocoa")]], None),
     ('tag:"money fx"', [[Clause("filter", ("money fx",), field="tag", quoted=True)]], None),
     ("foo:bar", [[Clause("phrase", ("foo", "bar"))]], None),

@@ -71,6 +71,9 @@ def test_query_size_is_bounded_with_a_400(search_index, q, ok):  # noqa: F811
     assert "at most" in err["message"]
     page = client.get("/search", query_string={"q": q})
     assert page.status_code == 400 and b"at most" in page.data
+    doc_id = client.get("/api/search?q=megvii").get_json()["hits"][0]["id"]
+    assert client.get(f"/api/articles/{doc_id}", query_string={"q": q}).status_code == 400
+    assert client.get(f"/articles/{doc_id}", query_string={"q": q}).status_code == 400
 
 
 @pytest.mark.slow

@@ -295,7 +295,7 @@ def _raw(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
 @pytest.mark.parametrize("request_bytes,status", [
     # (no bytes left unread when waitress answers and closes, or the answer would be lost to a reset)
     (b"GET /api/search?q=x HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 33_000 + b"\r\n\r\n", 431),
-    (b"POST /api/search HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n", 413),
+    (b"POST /api/search HTTP/1.1\r\nHost: a\r\nContent-Length: 3000000\r\n\r\n", 413),
     (b"GET /api/search HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
     (b"GET /api/search HTTP/1.1\r\nHost: a\r\nContent-Length: nope\r\n\r\n", 400),
 ])

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from search.backend import SearchBackend
 
 # Paths whose errors are answered in the JSON error shape (the API, health, feed).
-JSON_PREFIXES = ("/api/", "/healthz", "/search.atom")
+JSON_PREFIXES = ("/api/", "/healthz", "/search.atom", "/search.csv")
 RETRY_AFTER_S = 30  # the index is missing or damaged: a rebuild takes a while
 BUSY_RETRY_AFTER_S = 2
 DEFAULT_BASE_URL = "http://localhost/"  # when BASE_URL is not configured  # every heavy-search slot is taken: they free up within the budget

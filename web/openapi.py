@@ -296,3 +296,10 @@ OPENAPI: dict = {
         }
     },
 }
+
+# The watch endpoints (standing searches, watchlists, CSV export) live in their own module.
+from web import openapi_watch  # noqa: E402
+
+OPENAPI["paths"].update(openapi_watch.paths(_filters))
+OPENAPI["components"]["schemas"].update(openapi_watch.SCHEMAS)
+OPENAPI["components"]["securitySchemes"] = openapi_watch.SECURITY

@@ -276,6 +276,16 @@ def feed_href(req: SearchRequest) -> str:
     return href("/search.atom", req.query_args(page=None, size=None, sort=None))
 
 
+def csv_href(req: SearchRequest) -> str:
+    """Every match of the search as CSV (web/watch.py)."""
+    return href("/search.csv", req.query_args(page=None, size=None))
+
+
+def watch_href(req: SearchRequest) -> str:
+    """The form that saves this search as a standing search (web/watch_pages.py)."""
+    return href("/watching/new", req.query_args(page=None, size=None, sort=None))
+
+
 def hidden_fields(req: SearchRequest, *, keep_dates: bool = True) -> list[tuple[str, str]]:
     """The request's state other than the query text, as hidden form inputs."""
     args = req.query_args(q=None, page=None)

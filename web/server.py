@@ -18,7 +18,8 @@ from waitress.task import ErrorTask
 
 from web.security import HEADERS
 
-MAX_BODY = 16 * 1024
+MAX_BODY = 16 * 1024  # per request; only a watchlist upload may be larger (web/watch.py)
+MAX_UPLOAD = 2 * 1024 * 1024
 MAX_HEADERS = 32 * 1024
 
 
@@ -48,10 +49,10 @@ class JsonErrorChannel(HTTPChannel):
 
 
 def serve(app: Flask, host: str, port: int, threads: int) -> None:
-    """Serve app until interrupted; every route is a GET, so bodies and headers are bounded."""
+    """Serve app until interrupted; bodies (a watchlist upload at most) and headers are bounded."""
     listeners: dict = {}  # waitress's socket map: one listener per address it binds
     server = create_server(app, map=listeners, host=host, port=port, threads=threads,
-                           max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADERS)
+                           max_request_body_size=MAX_UPLOAD, max_request_header_size=MAX_HEADERS)
     for listener in [server, *listeners.values()]:
         if hasattr(listener, "channel_class"):
             listener.channel_class = JsonErrorChannel
