@@ -16,31 +16,27 @@ from pathlib import Path
 from flask import Flask
 
 from common.layout import current_version
-from search.engine import HEAVY_SLOTS, SEARCH_BUDGET_S, SearchEngine
+from search.backend import BackendConfigError, open_backend
 from web.server import MAX_BODY
 
 ROOT = Path(__file__).resolve().parent
 
 
-
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; config keys INDEX_DIR (required to search), CORPUS_DIR, BASE_URL,
-    SEARCH_BUDGET_S and HEAVY_SLOTS (see README, Serving)."""
+    SEARCH_BACKEND, SEARCH_BUDGET_S and HEAVY_SLOTS (see README, Serving)."""
     app = Flask(__name__)
     # "//" in a path is an odd id, not a typo to redirect: answer 404, never a 308.
     app.url_map.merge_slashes = False
     app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
                       CORPUS_DIR=os.environ.get("CORPUS_DIR"), BASE_URL=os.environ.get("BASE_URL"),
-                      ADMIN_TOKEN=os.environ.get("NEWS_ADMIN_TOKEN") or None)
+                      ADMIN_TOKEN=os.environ.get("NEWS_ADMIN_TOKEN") or None,
+                      SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", "whoosh"))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.update(config or {})
     app.json.sort_keys = False  # keep the documented field order
     app.json.ensure_ascii = False
-    app.extensions["search_engine"] = SearchEngine(
-        app.config["INDEX_DIR"],
-        budget_s=float(app.config.get("SEARCH_BUDGET_S", SEARCH_BUDGET_S)),
-        heavy_slots=int(app.config.get("HEAVY_SLOTS", HEAVY_SLOTS)),
-    )
+    app.extensions["search_engine"] = open_backend(app.config)
 
     from web.api import bp as api_bp
     from web.html import bp as html_bp
@@ -83,7 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--debug", action="store_true", help="Flask's development server (never in production)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
+    try:
+        app = create_app()
+    except BackendConfigError as exc:
+        raise SystemExit(f"app.py: {exc}") from None
     # Absolute links (the feed) name this address unless BASE_URL says where the public
     # finds the site; never the Host header a client sends.
     host = f"[{args.host}]" if ":" in args.host else args.host

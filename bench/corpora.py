@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 
 from whoosh import index as windex
 
+from common.codec import ArrayCodec
 from common.dates import PubDate
 from common.documents import Article, FileState, article_fields
 from common.layout import CURRENT, VERSIONS
@@ -85,6 +86,7 @@ def build_index(index_dir: Path, articles: Iterable[Article], procs: int = 1) ->
     version.mkdir(parents=True, exist_ok=True)
     ix = windex.create_in(str(version), build_schema())
     kw = {"procs": procs, "multisegment": True, "limitmb": 512} if procs > 1 else {"limitmb": 512}
+    kw["codec"] = ArrayCodec()  # the product's postings format (common/codec.py)
     with ix.writer(**kw) as w:
         for a in articles:
             w.add_document(**article_fields(a, FileState(a.path, len(a.body), 0, a.content_hash)))

@@ -348,13 +348,17 @@ class ForcedOr:
 
     def run(self, queries):
         from search.query import parse_query
-        from search.ranking import build_query, rank
+        from search.columns import ColumnsCache
+        from search.match import match
+        from search.score import rank
+        from search.view import IndexView
 
         out = {}
-        with self.ix.searcher(weighting=self.params.weighting()) as s:
+        with self.ix.searcher() as s:
+            view = IndexView(s, ColumnsCache())
             for qid, text in queries.items():
-                built = build_query(parse_query(" ".join(bag_of_words(text))), s.reader(), "any", self.params)
-                top = sorted(rank(s, built, 10, None, self.params), key=lambda p: -p[1])[:10]
+                m = match(view, parse_query(" ".join(bag_of_words(text))), "any")
+                top = rank(view, m, m.docs, 10, self.params, view.columns.id_rank)
                 out[qid] = [doc_id_of(s.stored_fields(d)["path"]) for d, _ in top]
         return out
 

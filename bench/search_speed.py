@@ -79,6 +79,32 @@ def fts_query(db: sqlite3.Connection, q: str) -> list:
     ).fetchall()
 
 
+def library_cpu(index_dir: Path, db: sqlite3.Connection, reps: int) -> None:
+    """CPU time per query of the search library (no HTTP) next to FTS5's, in this process.
+
+    Wall times on a shared machine mostly measure the scheduler; CPU time says what each
+    engine itself costs, and the gap to the HTTP figures is the web stack's share."""
+    from search.engine import SearchEngine
+    from search.request import SearchRequest
+
+    engine = SearchEngine(index_dir)
+    for q in QUERIES:
+        engine.search(SearchRequest(q=q))
+    ours, fts = [], []
+    for _ in range(reps):
+        for q in QUERIES:
+            t0 = time.process_time()
+            engine.search(SearchRequest(q=q))
+            ours.append((time.process_time() - t0) * 1000)
+            t0 = time.process_time()
+            fts_query(db, q)
+            fts.append((time.process_time() - t0) * 1000)
+    engine.close()
+    print(f"library CPU ms per query (no HTTP): ours p50 {pct(ours, .5):.2f} / p95 {pct(ours, .95):.2f}, "
+          f"FTS5 p50 {pct(fts, .5):.2f} / p95 {pct(fts, .95):.2f}, "
+          f"ratio {pct(ours, .5) / pct(fts, .5):.1f}x / {pct(ours, .95) / pct(fts, .95):.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--copies", type=int, default=1, help="10 gives ~200k stories")
@@ -141,6 +167,7 @@ def main() -> None:
               f"| {pct(server_ms, .5):.1f} / {pct(server_ms, .95):.1f} | {rss_start:.0f} / {rss_mb(server.pid):.0f} |")
         slow = sorted(zip(t_ours, QUERIES * args.reps), reverse=True)[:5]
         print("slowest (ms): " + ", ".join(f"{q!r} {t:.0f}" for t, q in slow), file=sys.stderr)
+        library_cpu(index_dir, db, args.reps)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from whoosh import columns, fields
 
 from common.analysis import index_postings, news_analyzer
+from common.codec import ArrayCharacters
 
 KIND_ARTICLE = "article"
 KIND_DUPLICATE = "duplicate"
@@ -38,18 +39,23 @@ class PreAnalyzed:
 
 
 class NewsText(fields.TEXT):
-    """TEXT that also accepts PreAnalyzed postings (same analyzer, same format)."""
+    """TEXT with positions and characters as arrays (``ArrayCharacters``), accepting
+    PreAnalyzed postings too (same analyzer, same format)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.format = ArrayCharacters(field_boost=self.format.field_boost)
 
     def index(self, value, **kwargs):
         if isinstance(value, PreAnalyzed):
             return iter(value.items)
         if isinstance(value, str) and not kwargs:
-            return iter(index_postings(value, self.format.field_boost))
+            return iter(index_postings(value, self.format.field_boost, self.format.encode))
         return super().index(value, **kwargs)
 
     def postings(self, value: str) -> PreAnalyzed:
         """Analyse text into the postings ``index`` would produce, for another process."""
-        return PreAnalyzed(index_postings(value, self.format.field_boost))
+        return PreAnalyzed(index_postings(value, self.format.field_boost, self.format.encode))
 
 
 def column_key(stored: bool = True) -> fields.ID:

@@ -23,9 +23,9 @@ from pathlib import Path
 from whoosh.index import Index
 
 from common.documents import FileState, duplicate_fields, fields_from_stored, skipped_fields
+from common.codec import ArrayCodec, is_array_segment
 from common.layout import LAST_RUN, IndexUnavailable, open_live_index, write_json_atomic
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
-from indexer.codec import WriterCodec
 from indexer.corpus import (
     DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Scan, Skip, load_manifest, read_corpus_file, scan_corpus,
 )
@@ -166,7 +166,7 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     created = False
     if not opts.rebuild:
         version, ix, created = open_or_create_live(index_dir)
-        if not schema_matches(ix.schema):
+        if needs_rebuild(ix):
             ix.close()
             opts = replace(opts, rebuild=True)
             summary.rebuild = True
@@ -543,8 +543,17 @@ class _Window:
 
 
 def _writer(ix: Index, **kwargs):
-    """A writer with the in-memory field lengths codec (same files, faster commit)."""
-    return ix.writer(codec=WriterCodec(), **kwargs)
+    """A writer with our array postings codec (common/codec.py); segments record it."""
+    return ix.writer(codec=ArrayCodec(), **kwargs)
+
+
+def needs_rebuild(ix: Index) -> bool:
+    """An index from an older version: another schema, or segments in another postings format."""
+    if not schema_matches(ix.schema):
+        return True
+    with ix.reader() as reader:
+        segments = [r.segment() for r, _ in reader.leaf_readers()]
+    return not all(is_array_segment(s) for s in segments if s is not None)  # None: empty index
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

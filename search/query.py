@@ -1,7 +1,7 @@
 """The query language: plain words, "phrases", -exclusions, OR, field:value and prefix*.
 
 Parsing yields a small typed tree (``ParsedQuery``) that is independent of Whoosh; the
-Whoosh query is built from it by ``search.ranking``. Broken syntax never fails: the text
+matches are found by ``search.match``. Broken syntax never fails: the text
 is read again as plain words and ``syntax_error`` says why.
 """
 

@@ -17,7 +17,7 @@ from whoosh.codec.whoosh3 import W3Codec
 
 from common.schema import build_schema
 from common.layout import open_live_index
-from indexer.codec import WriterCodec
+from common.codec import ArrayCodec
 from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,10 +76,10 @@ def _contents(ix: index.Index) -> tuple:
 def test_writer_codec_writes_what_whoosh_writes(tmp_path: Path) -> None:
     texts = real_texts()
     plain = _build(tmp_path / "plain", W3Codec(), texts)
-    fast = _build(tmp_path / "fast", WriterCodec(), texts)
+    fast = _build(tmp_path / "fast", ArrayCodec(), texts)
     assert _contents(fast) == _contents(plain)
-    # readers need nothing from indexer.codec: the segment records Whoosh's own codec
-    assert {type(s.codec()) for s in fast._segments()} == {W3Codec}
+    # readers need no flag: each segment records the codec that wrote it
+    assert {type(s.codec()) for s in fast._segments()} == {ArrayCodec}
 
 
 def test_file_state_fields_are_columns_not_terms(seed_index: Path) -> None:
@@ -91,3 +91,11 @@ def test_file_state_fields_are_columns_not_terms(seed_index: Path) -> None:
         assert not names & {"path", "file_hash", "content_hash", "meta_hash", "year", "month"}
         paths = [p for p in reader.column_reader("path")]
         assert sorted(paths) == sorted(d["path"] for d in s.all_stored_fields())
+
+
+def test_query_tokens_are_nltks_tokens() -> None:
+    """The query side's tokenizer fast path finds exactly NLTK's tokens, on real text."""
+    from common.analysis import _nltk, query_tokens
+
+    for text in real_texts(300):
+        assert query_tokens(text) == _nltk()[0].tokenize(text), text[:80]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
+from common.codec import is_array_segment
 from common.layout import current_version
 from conftest import SEEDS, run_indexer
 from indexer.store import RunLock
@@ -238,3 +239,24 @@ def test_index_from_an_older_version_is_rebuilt_not_broken(corpus, tmp_path):
     # and the rebuilt index is current: the next run changes nothing
     again = json.loads(run_indexer(corpus, index, "--json").stdout.strip().splitlines()[-1])
     assert (again["rebuild"], again["added"], again["updated"]) == (False, 0, 0)
+
+
+def test_index_in_the_old_postings_format_is_rebuilt(corpus, tmp_path):
+    """Segments written by Whoosh's own codec (the format before common/codec.py): rebuilt."""
+    index = tmp_path / "index"
+    run_indexer(corpus, index)
+    before = docs_by_path(index)
+    old_version = current_version(index)
+    ix = whoosh_index.open_dir(str(old_version))
+    ix.optimize()  # Whoosh's default writer rewrites every segment in its own format
+    ix.close()
+    ix = whoosh_index.open_dir(str(old_version))
+    assert not any(is_array_segment(s) for s in ix._segments())
+    ix.close()
+
+    proc = run_indexer(corpus, index, "--json")
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["rebuild"] is True
+    ix = whoosh_index.open_dir(str(current_version(index)))
+    assert ix._segments() and all(is_array_segment(s) for s in ix._segments())
+    ix.close()
+    assert docs_by_path(index) == before

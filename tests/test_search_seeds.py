@@ -195,3 +195,12 @@ def test_every_response_carries_index_state(engine):
     assert d["index"]["generation"] is not None and d["took_ms"] >= 0
     assert engine.stats()["documents"] == 6
     assert engine.health()["status"] == "ok"
+
+
+@pytest.mark.parametrize("text", ['a<b>&"x\'y', "Zürich — 中国 <script>alert(1)</script>", "", "&amp;", "’ ‘ “ ”"])
+def test_snippet_escaping_is_markupsafes(text):
+    from markupsafe import escape as markupsafe_escape
+
+    from search.highlight import escape
+
+    assert escape(text) == str(markupsafe_escape(text))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from search.engine import SearchEngine
+from search.backend import SearchBackend
 
 # Paths whose errors are answered in the JSON error shape (the API, health, feed).
 JSON_PREFIXES = ("/api/", "/healthz", "/search.atom", "/search.csv")
@@ -19,7 +19,7 @@ BUSY_RETRY_AFTER_S = 2
 DEFAULT_BASE_URL = "http://localhost/"  # when BASE_URL is not configured  # every heavy-search slot is taken: they free up within the budget
 
 
-def engine() -> SearchEngine:
+def engine() -> SearchBackend:
     """The app's engine (created by create_app, opened lazily per call)."""
     return current_app.extensions["search_engine"]
 

@@ -1,0 +1,66 @@
+"""The search backend interface: what the app and `watch/` call, whatever answers.
+
+``SearchEngine`` (the Whoosh index with our array codec) is the default backend; a Solr
+backend (issue 14) implements the same protocol for an archive past one machine. The
+app picks one with ``open_backend(config)`` so neither web code nor watch code names a
+concrete engine.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Protocol, runtime_checkable
+
+from search.request import SearchRequest
+from search.results import ArticleResponse, SearchResponse
+
+BACKENDS = ("whoosh",)
+DEFAULT_BACKEND = "whoosh"
+
+
+class BackendConfigError(ValueError):
+    """SEARCH_BACKEND names no known backend, or its settings are missing."""
+
+
+class SearchBusy(RuntimeError):
+    """The backend cannot take this search now; the client should retry shortly (503)."""
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """One search service: ranked search, article look-up, stats, health, close."""
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        """Ranked, filtered, faceted, highlighted results for one request."""
+        ...
+
+    def article(self, doc_id: str, q: str | None = None) -> ArticleResponse | None:
+        """One article by id (query words marked when q is given), or None."""
+        ...
+
+    def stats(self) -> dict:
+        """Document counts, index size and the last indexer run."""
+        ...
+
+    def health(self) -> dict:
+        """A small dict when the backend answers; raises IndexUnavailable otherwise."""
+        ...
+
+    def close(self) -> None:
+        """Release open files or connections (a later call may reopen them)."""
+        ...
+
+
+def open_backend(config: Mapping[str, object]) -> SearchBackend:
+    """The backend config["SEARCH_BACKEND"] names (default whoosh), opened lazily."""
+    name = str(config.get("SEARCH_BACKEND") or DEFAULT_BACKEND).strip().lower()
+    if name == "whoosh":
+        from search.engine import SearchEngine
+
+        from search.engine import HEAVY_SLOTS, SEARCH_BUDGET_S
+
+        index_dir = config.get("INDEX_DIR")
+        if not index_dir:
+            raise BackendConfigError("SEARCH_BACKEND=whoosh needs INDEX_DIR (the index folder)")
+        return SearchEngine(str(index_dir), budget_s=float(config.get("SEARCH_BUDGET_S", SEARCH_BUDGET_S)),
+                            heavy_slots=int(config.get("HEAVY_SLOTS", HEAVY_SLOTS)))
+    raise BackendConfigError(f"SEARCH_BACKEND={name!r} is not one of {', '.join(BACKENDS)}")
