@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from common.dates import DateFormatError, PubDate
 from common.documents import Article, FileState
 from common.schema import PreAnalyzed, build_schema
-from indexer import dates, source, textclean
+from indexer import clusters, dates, source, textclean
 from indexer.corpus import CorpusFile, Skip
 from indexer.decode import DecodeError, decode_bytes
 
@@ -41,6 +41,7 @@ class Result:
     article: Article | None = None
     skip: Skip | None = None
     postings: dict[str, PreAnalyzed] = field(default_factory=dict)
+    signature: clusters.Signature | None = None  # for story clusters, computed here in the worker
 
 
 _SCHEMA = build_schema()
@@ -91,7 +92,8 @@ def process_file(job: Job) -> Result:
         return Result(job, state, skip=Skip(job.file.rel, f"cannot extract article: {exc}"))
     if article is None or not article.body.strip():
         return Result(job, state, skip=Skip(job.file.rel, "no article text after cleaning"))
-    return Result(job, state, article=article, postings=analyse(article))
+    return Result(job, state, article=article, postings=analyse(article),
+                  signature=clusters.signature(article.body))
 
 
 def _build_article(job: Job, text: str) -> Article | None:

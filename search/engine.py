@@ -31,11 +31,14 @@ from common.documents import source_key
 from common.layout import IndexUnavailable, check_index, current_version, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search.docset import DocTable, PostingsCache, TableCache, docs, stamp_of, term_docs
+from search import clusters
+from search.diff import word_diff_html
+from search.provenance import ProvenanceState
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.query import ParsedQuery, parse_query
 from search.ranking import DEFAULT, BuiltQuery, RankingParams, _expand_prefix, build_query, rank, term_text
 from search.request import SearchRequest
-from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
+from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse, VersionInfo
 from search.suggest import suggest
 
 SUGGEST_BELOW = 3
@@ -74,6 +77,11 @@ def open_index(version: Path):
     return FileStorage(str(version), supports_mmap=False, readonly=True).open_index()
 
 
+def _version_text(v) -> str:
+    """A version as diffed: headline, blank line, body (a headline edit shows too)."""
+    return f"{v.title}\n\n{v.body}"
+
+
 def valid_id(doc_id: str) -> bool:
     """Ids are short printable strings; anything else cannot name an article."""
     return 0 < len(doc_id) <= MAX_ID_LEN and doc_id.isprintable()
@@ -90,6 +98,8 @@ class SearchEngine:
         # Searchers hold open index files: close them when the engine goes away.
         weakref.finalize(self, _close_all, self._pool)
         self._tables = TableCache()
+        self._provenance = ProvenanceState(self.index_dir)  # versions, story clusters (read-only)
+        self._doc_clusters = clusters.DocClusterCache()
 
     # -- searcher lifecycle ------------------------------------------------------------
 
@@ -177,6 +187,9 @@ class SearchEngine:
                 matched = docs(s, built.match, cache) & table.articles
                 fallback = "any_words"
             filtered, undated_hidden = self._filter(s, table, req, matched)
+            dc = self._clusters(table)
+            filtered = clusters.apply(dc, table.ids, filtered, changed=req.changed,
+                                      headline_changed=req.headline_changed, collapse=req.copies == "collapse")
             total = len(filtered)
             offset = (req.page - 1) * req.size
             page: list[tuple[int, float | None]] = []
@@ -190,6 +203,8 @@ class SearchEngine:
                     page = self._by_date(table, filtered, sort, offset + req.size)
                 page = page[offset:]
             hits = self._hits(s, table, page, parsed, cache)
+            for hit in hits:
+                hit.cluster = clusters.cluster_dict(dc, hit.id)
             suggestion = None
             if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
                 suggestion = suggest(s, parsed)
@@ -197,7 +212,7 @@ class SearchEngine:
                 request=req,
                 total=total,
                 hits=hits,
-                facets=self._facets(table, filtered),
+                facets=self._facets(table, filtered) | {"outlets": clusters.outlet_facet(dc, table.ids, filtered)},
                 took_ms=_ms(t0),
                 index=state,
                 suggestion=suggestion,
@@ -206,6 +221,10 @@ class SearchEngine:
                 undated_hidden=undated_hidden,
                 ignored_words=list(parsed.dropped_stopwords),
             )
+
+    def _clusters(self, table: DocTable) -> clusters.DocClusters:
+        """Story clusters mapped onto this index state (cached per state and state file)."""
+        return self._doc_clusters.get(self._provenance.view(), table, table.ids, table.articles, table.duplicates)
 
     def _filter(self, s: Searcher, table: DocTable, req: SearchRequest, matched: set[int]) -> tuple[set[int], int]:
         out = matched
@@ -359,7 +378,27 @@ class SearchEngine:
                 related=related,
                 took_ms=_ms(t0),
                 index=state,
+                versions=[VersionInfo(v.seen, v.title, v.date, v.content_hash, v.doc_id)
+                          for v in self._provenance.versions(f["id"])],
+                cluster=clusters.cluster_dict(self._clusters(table), f["id"]),
             )
+
+    def diff(self, doc_id: str, old: int, new: int) -> str | None:
+        """Word diff (safe HTML) between two of an article's ``versions``; None if no article.
+
+        Raises IndexError when ``old`` or ``new`` is not an index into its versions.
+        """
+        art = self.article(doc_id)
+        if art is None:
+            return None
+        return self.diff_versions(art.id, old, new)
+
+    def diff_versions(self, article_id: str, old: int, new: int) -> str:
+        """Word diff between versions ``old`` and ``new`` of an article (its resolved id)."""
+        found = self._provenance.versions(article_id)
+        if not (0 <= old < len(found) and 0 <= new < len(found)):
+            raise IndexError(len(found))
+        return word_diff_html(_version_text(found[old]), _version_text(found[new]))
 
     def stats(self) -> dict:
         """Document counts, index size and the last indexer run."""

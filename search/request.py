@@ -16,6 +16,7 @@ MAX_PAGE = 10_000
 MAX_SIZE = 100
 DEFAULT_SIZE = 10
 SORTS = ("relevance", "newest", "oldest")
+COPIES = ("collapse", "all")  # one hit per story cluster, or every copy as its own hit
 MAX_FILTER_VALUES = 20
 MAX_FILTER_LEN = 200
 
@@ -48,6 +49,9 @@ class SearchRequest:
     size: int = DEFAULT_SIZE
     source: tuple[str, ...] = ()
     tag: tuple[str, ...] = ()
+    copies: str = "collapse"
+    changed: bool = False  # only articles with more than one version
+    headline_changed: bool = False  # only articles whose headline changed between versions
     # Library only (not an HTTP parameter): restrict matches to these article ids, so
     # watch/ can evaluate a standing search against just the articles a run added.
     ids: frozenset[str] | None = None
@@ -67,6 +71,9 @@ class SearchRequest:
             "size": str(self.size) if self.size != DEFAULT_SIZE else None,
             "source": list(self.source) or None,
             "tag": list(self.tag) or None,
+            "copies": self.copies if self.copies != "collapse" else None,
+            "changed": "true" if self.changed else None,
+            "headline_changed": "true" if self.headline_changed else None,
         }
         args.update(changes)
         return {k: v for k, v in args.items() if v not in (None, "", [])}
@@ -134,6 +141,28 @@ def parse_sort(raw: str | None) -> str:
     return value
 
 
+def parse_copies(raw: str | None) -> str:
+    """collapse (default: one hit per story cluster) or all (every copy its own hit)."""
+    if raw is None or not raw.strip():
+        return "collapse"
+    value = raw.strip().lower()
+    if value not in COPIES:
+        raise RequestError("invalid_parameter", f"copies must be one of {', '.join(COPIES)}", "copies")
+    return value
+
+
+def parse_flag(raw: str | None, name: str) -> bool:
+    """A yes/no filter: true/false (also 1/0, yes/no); absent is false."""
+    if raw is None or not raw.strip():
+        return False
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise RequestError("invalid_parameter", f"{name} must be true or false", name)
+
+
 def parse_page(raw: str | None) -> int:
     """1-based page number."""
     if raw is None or not raw.strip():
@@ -172,6 +201,9 @@ _SINGLE: dict[str, Callable[[str | None], object]] = {
     "sort": parse_sort,
     "page": parse_page,
     "size": parse_size,
+    "copies": parse_copies,
+    "changed": lambda raw: parse_flag(raw, "changed"),
+    "headline_changed": lambda raw: parse_flag(raw, "headline_changed"),
 }
 
 
@@ -190,4 +222,7 @@ def parse_search_request(args: Mapping[str, object]) -> SearchRequest:
         size=v["size"],  # type: ignore[arg-type]
         source=parse_filter_values(_values(args, "source"), "source"),
         tag=parse_filter_values(_values(args, "tag"), "tag"),
+        copies=v["copies"],  # type: ignore[arg-type]
+        changed=v["changed"],  # type: ignore[arg-type]
+        headline_changed=v["headline_changed"],  # type: ignore[arg-type]
     )

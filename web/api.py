@@ -57,6 +57,31 @@ def api_article(doc_id: str):
     return jsonify(art.to_dict())
 
 
+@bp.get("/api/articles/<path:doc_id>/diff")
+def api_article_diff(doc_id: str):
+    old, new = version_index(request.args.get("from"), "from"), version_index(request.args.get("to"), "to")
+    try:
+        html = engine().diff(doc_id, old, new)
+    except IndexError as exc:
+        n = exc.args[0]
+        detail = f"from 0 to {n - 1}" if n else "this article has no recorded versions"
+        raise RequestError("out_of_range", f"from and to must be indexes into the article's versions ({detail})",
+                           "from" if old >= n else "to") from None
+    if html is None:
+        return error_response(404, "not_found", "no article with this id", "id")
+    return jsonify({"html": html, "from": old, "to": new})
+
+
+def version_index(raw: str | None, name: str) -> int:
+    """A 0-based index into an article's versions."""
+    if raw is None or not raw.strip():
+        raise RequestError("missing_parameter", f"{name} is required (an index into the article's versions)", name)
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 6:
+        raise RequestError("invalid_parameter", f"{name} must be a whole number from 0", name)
+    return int(text)
+
+
 @bp.get("/healthz")
 def healthz():
     return jsonify(engine().health())
