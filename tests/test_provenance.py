@@ -316,3 +316,40 @@ def test_revert_re_scrape_under_a_new_name_and_a_removed_copy(tmp_path):
     run_indexer(corpus, index, "--quiet")
     hit = client.get("/api/search?q=megvii+xinjiang+withdrawn").get_json()["hits"][0]
     assert hit["path"] == seed("003").name and hit["cluster"] is None
+
+
+@pytest.mark.parametrize("when", ["after_flush", "before_flush"])
+def test_killed_between_versions_and_commit_records_once(tmp_path, monkeypatch, when):
+    """The worst moments: the run dies just after (or before) the versions are written and
+    before the index commit. The next run replays the file: one version, none lost."""
+    from indexer import provenance
+    from indexer.run import RunOptions
+    from indexer.run import run_indexer as run_in_process
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEEDS, corpus)
+    run_in_process(RunOptions(corpus, index, workers=1))
+    path = corpus / seed("000").name
+    path.write_text(path.read_text("utf-8").replace("Megvii", "Megvii Technology", 1), "utf-8")
+    real_flush = provenance.Provenance.flush
+
+    def dying_flush(self):
+        if when == "after_flush":
+            real_flush(self)
+        if self.ops or when == "after_flush":
+            raise KeyboardInterrupt  # stands in for SIGKILL at this exact point
+
+    with monkeypatch.context() as m:
+        m.setattr(provenance.Provenance, "flush", dying_flush)
+        with pytest.raises(KeyboardInterrupt):
+            run_in_process(RunOptions(corpus, index, workers=1))
+    summary = run_in_process(RunOptions(corpus, index, workers=1))
+    assert summary.updated == 1  # the edit was not committed by the killed run
+    with sqlite3.connect(index / STATE_DB) as con:
+        rows = con.execute("SELECT doc_id, content_hash FROM versions ORDER BY seq").fetchall()
+    assert len(rows) == len(set(rows)) == 6  # five seeds + the edit, once
+    client = create_app({"INDEX_DIR": str(index)}).test_client()
+    doc_id = article_id(client, seed("000").name)
+    art = client.get(f"/api/articles/{doc_id}").get_json()
+    assert [v["content_hash"] for v in art["versions"]][-1] == rows[-1][1]
+    assert len(art["versions"]) == 2
