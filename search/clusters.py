@@ -88,6 +88,13 @@ def outlets(members: list[Member]) -> list[str]:
     return list(seen.values())
 
 
+def facets(dc: DocClusters, ids: Sequence[str], docs: set[int]) -> dict[str, dict[str, int]]:
+    """The provenance facets of the matches: outlets per story, and how many were edited."""
+    edits = {"changed": sum(1 for d in docs if ids[d] in dc.view.changed),
+             "headline_changed": sum(1 for d in docs if ids[d] in dc.view.headline_changed)}
+    return {"outlets": outlet_facet(dc, ids, docs), "edits": {k: n for k, n in edits.items() if n}}
+
+
 def outlet_facet(dc: DocClusters, ids: Sequence[str], docs: set[int]) -> dict[str, int]:
     """How many matching stories were published by 1, 2, 3... outlets."""
     counts: dict[str, int] = {}

@@ -189,7 +189,8 @@ class SearchEngine:
             filtered, undated_hidden = self._filter(s, table, req, matched)
             dc = self._clusters(table)
             filtered = clusters.apply(dc, table.ids, filtered, changed=req.changed,
-                                      headline_changed=req.headline_changed, collapse=req.copies == "collapse")
+                                      headline_changed=req.headline_changed,
+                                      collapse=req.copies == "collapse" and req.ids is None)  # watch sees each
             total = len(filtered)
             offset = (req.page - 1) * req.size
             page: list[tuple[int, float | None]] = []
@@ -212,7 +213,7 @@ class SearchEngine:
                 request=req,
                 total=total,
                 hits=hits,
-                facets=self._facets(table, filtered) | {"outlets": clusters.outlet_facet(dc, table.ids, filtered)},
+                facets=self._facets(table, filtered) | clusters.facets(dc, table.ids, filtered),
                 took_ms=_ms(t0),
                 index=state,
                 suggestion=suggestion,

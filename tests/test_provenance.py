@@ -304,3 +304,14 @@ def test_killed_between_versions_and_commit_records_once(tmp_path, monkeypatch, 
     art = client.get(f"/api/articles/{doc_id}").get_json()
     assert [v["content_hash"] for v in art["versions"]][-1] == rows[-1][1]
     assert len(art["versions"]) == 2
+
+
+def test_edits_facet_and_sidebar(client):
+    res = client.get("/api/search?size=100").get_json()
+    assert res["facets"]["edits"] == {"changed": 2, "headline_changed": 1}
+    assert sum(res["facets"]["outlets"].values()) == res["total"]
+    page = client.get("/search?q=megvii").get_data(as_text=True)
+    assert "Changed after first seen" in page and "Headline changed" in page
+    assert "Published by" in page and "2 outlets" in page
+    filtered = client.get("/search?q=megvii&headline_changed=true").get_data(as_text=True)
+    assert 'aria-current="true" class="is-active"><span class="facet-label">Headline changed' in filtered

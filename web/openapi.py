@@ -220,7 +220,9 @@ OPENAPI: dict = {
                         "type": "object",
                         "required": ["year", "month", "source", "tag"],
                         "properties": {"year": _counts, "month": _counts, "source": _counts, "tag": _counts,
-                                       "outlets": {**_counts, "description": "stories by number of outlets that published them"}},
+                                       "outlets": {**_counts, "description": "stories by number of outlets that published them"},
+                                       "edits": {**_counts, "description": "matches changed after first seen (changed) "
+                                                 "and with a changed headline (headline_changed)"}},
                     },
                     "suggestion": {**_str_or_null, "description": "did-you-mean query, ready to search"},
                     "fallback": {"enum": ["any_words", None], "description": "any_words: no article had all words"},

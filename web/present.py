@@ -322,3 +322,15 @@ def other_copies(cluster: dict, doc_id: str) -> tuple[list[dict], list[str]]:
         if m["source"]:
             names.setdefault(m["source"].strip().lower(), m["source"].strip())
     return others, list(names.values())
+
+
+def edit_links(res: SearchResponse) -> list[Link]:
+    """'Changed after first seen' and 'Headline changed' filters with their counts."""
+    counts = res.facets.get("edits", {})
+    req = res.request
+    out = []
+    for name, label in (("changed", "Changed after first seen"), ("headline_changed", "Headline changed")):
+        active = getattr(req, name)
+        if counts.get(name) or active:
+            out.append(Link(label, search_href(req, **{name: None if active else "true"}), counts.get(name, 0), active))
+    return out
