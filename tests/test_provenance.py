@@ -315,3 +315,11 @@ def test_edits_facet_and_sidebar(client):
     assert "Published by" in page and "2 outlets" in page
     filtered = client.get("/search?q=megvii&headline_changed=true").get_data(as_text=True)
     assert 'aria-current="true" class="is-active"><span class="facet-label">Headline changed' in filtered
+
+
+def test_feed_and_csv_follow_copies(client):
+    q = "q=megvii+xinjiang+assertion"
+    assert "Watchdog drops claim" not in client.get(f"/search.atom?{q}").get_data(as_text=True)
+    assert "Watchdog drops claim" in client.get(f"/search.atom?{q}&copies=all").get_data(as_text=True)
+    assert "Watchdog drops claim" not in client.get(f"/search.csv?{q}").get_data(as_text=True)
+    assert "Watchdog drops claim" in client.get(f"/search.csv?{q}&copies=all").get_data(as_text=True)

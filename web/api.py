@@ -104,6 +104,7 @@ def search_atom():
         q=req.q, date_from=req.date_from, date_to=req.date_to, sort="newest",
         page=1, size=min(req.size, 50) if "size" in request.args else 20,
         source=req.source, tag=req.tag,
+        copies=req.copies, changed=req.changed, headline_changed=req.headline_changed,
     )
     res = engine().search(feed_req)
     xml = atom_feed(
