@@ -323,3 +323,12 @@ def test_feed_and_csv_follow_copies(client):
     assert "Watchdog drops claim" in client.get(f"/search.atom?{q}&copies=all").get_data(as_text=True)
     assert "Watchdog drops claim" not in client.get(f"/search.csv?{q}").get_data(as_text=True)
     assert "Watchdog drops claim" in client.get(f"/search.csv?{q}&copies=all").get_data(as_text=True)
+
+
+def test_word_diff_of_long_texts_stays_bounded():
+    """A 5 MB page rewritten whole: paragraphs matched first, a huge changed block marked whole."""
+    old = "\n\n".join(f"paragraph {i} " + "alpha beta gamma " * 40 for i in range(2000))
+    new = old.replace("paragraph 7 ", "paragraph seven ") + "\n\n" + "omega " * 30_000
+    html = word_diff_html(old, new)
+    assert "<del>7</del><ins>seven</ins>" in html
+    assert html.count("<ins>") == 2 and html.rstrip().endswith("omega</ins>")
