@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from kill_harness import KillLoop, load_bbc  # noqa: E402
+from kill_harness import KillLoop, load_bbc, version_rows  # noqa: E402
 
 
 def main() -> int:
@@ -36,6 +36,7 @@ def main() -> int:
               f"seed {args.seed}, target {args.kills} kills")
         loop.run(args.kills)
         n_docs, n_diff = loop.final_check()
+        n_versions = len(version_rows(loop.index))
     f = loop.figures
     wall = time.perf_counter() - t0
     print(f"kills survived: {f.kills} (full {f.by_mode.get('full', 0)}, rebuild {f.by_mode.get('rebuild', 0)}, "
@@ -44,10 +45,11 @@ def main() -> int:
     print(f"searches after kills: {f.probes}; runs refused with 75 after a kill: {f.locked_after_kill}")
     print(f"final index: {n_docs} documents, {n_diff} differing from a clean build")
     print(f"documents lost: {f.lost}")
+    print(f"versions recorded: {n_versions} rows; lost: {f.versions_lost}; recorded twice: {f.versions_twice}")
     print(f"wall time: {wall:.0f} s")
     for problem in f.problems[:20]:
         print(f"PROBLEM: {problem}")
-    return 1 if f.lost or f.problems else 0
+    return 1 if f.lost or f.problems or f.versions_lost or f.versions_twice else 0
 
 
 if __name__ == "__main__":

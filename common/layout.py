@@ -6,8 +6,10 @@
       indexer.lock                   record lock (lockf) held by the one running indexer
       last_run.json                  summary of the last completed run (atomic write)
       state.sqlite3                  state that is not the index: the indexer's journal of
-                                     written articles (indexer/journal.py), standing
-                                     searches and watchlists (watch/store.py); survives --rebuild
+                                     written articles (indexer/journal.py), article versions
+                                     and story clusters (indexer/versions.py, clusters.py),
+                                     standing searches and watchlists (watch/store.py);
+                                     survives --rebuild
 
 Readers resolve ``current`` once per searcher, so a swap never shows them a half-built
 index: they keep the version they opened until they open a new searcher.

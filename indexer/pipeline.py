@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from common.dates import DateFormatError, PubDate
 from common.documents import Article, FileState, article_fields
 from common.schema import PreAnalyzed, build_schema
-from indexer import dates, source, textclean
+from indexer import clusters, dates, source, textclean
 from indexer.corpus import CorpusFile, FileRefused, Skip, read_corpus_file
 from indexer.decode import DecodeError, decode_bytes
 
@@ -82,6 +82,7 @@ class Result:
     skip: Skip | None = None
     postings: dict[str, PreAnalyzed] = field(default_factory=dict)
     fields: dict = field(default_factory=dict)  # the article's index fields
+    signature: clusters.Signature | None = None  # for story clusters, computed here in the worker
 
 
 _SCHEMA = build_schema()
@@ -140,7 +141,8 @@ def process_file(job: Job) -> Result:
             # Built here, inside the boundary, so a value the index cannot hold is this
             # file's skip and not a failure of the writer (and of every later run).
             return Result(job, state, article=article, postings=analyse(article),
-                          fields=article_fields(article, state))
+                          fields=article_fields(article, state),
+                          signature=clusters.signature(article.body))
     except Exception as exc:  # noqa: BLE001 -- the document boundary: any stage, any type
         return Result(job, state, skip=Skip(job.file.rel, failure_reason(exc)))
 

@@ -31,6 +31,7 @@ from indexer.corpus import (
 )
 from indexer.furniture import FurnitureStats
 from indexer.journal import Journal
+from indexer.provenance import Provenance
 from indexer.pipeline import DOC_TIME_BUDGET, Job, Result, doc_id_for, group_key, line_keys, process_file
 from indexer.store import (
     DocState,
@@ -279,10 +280,12 @@ class _Writer:
         self.gone_articles: set[str] = set()
         self._windows: list[_Window] = []
         self.journal = Journal(opts.index_dir, version.name)  # what watch/ evaluates
+        self.provenance = Provenance(opts.index_dir)  # versions and story clusters
 
     def apply(self, diff: _Diff) -> None:
         removed_ids = {self.states[path].id for path in diff.removed}
         for st in [self.states.pop(path) for path in diff.removed]:
+            self.provenance.forget(st.id)
             if st.kind == KIND_ARTICLE:
                 self.gone_articles.add(st.id)
                 self._forget(st.content_hash, st.id)
@@ -292,11 +295,13 @@ class _Writer:
             try:
                 self._write_batches(pool, jobs, removed_ids)
                 self._promote_orphans(pool)
+                self.provenance.sweep({st.id for st in self.states.values()})
             finally:
                 # A failed batch leaves imap's feeder waiting for a slot (see _Window),
                 # and Pool's exit would wait for that thread for ever.
                 for window in self._windows:
                     window.close()
+                self.provenance.close()
 
     def _write_batches(self, pool, jobs: list, removed_ids: set[str]) -> None:
         """Deletions first, then the jobs, committed batch by batch."""
@@ -320,6 +325,7 @@ class _Writer:
                     done += 1
                     if self.opts.progress:
                         self.opts.progress(done, total)
+                self.provenance.flush()
             self.furniture.save(self.version)
             self._committed()
         if first and removed_ids:
@@ -327,6 +333,7 @@ class _Writer:
                 for doc_id in removed_ids:
                     writer.delete_by_term("id", doc_id)
                 self.summary.removed += len(removed_ids)
+                self.provenance.flush()
 
     def _committed(self) -> None:
         """After a commit: a first build becomes the live index now that it holds something."""
@@ -420,6 +427,7 @@ class _Writer:
             if count:
                 self.summary.skip(result.skip)
             writer.update_document(**skipped_fields(doc_id, result.state, result.skip.reason))
+            self.provenance.forget(doc_id)
             if old is not None and old.kind == KIND_ARTICLE:
                 self.gone_articles.add(doc_id)
             self.states[result.job.file.rel] = DocState(
@@ -431,6 +439,7 @@ class _Writer:
         owner = self.canonical.get(article.content_hash)
         if owner is not None and owner != doc_id:
             writer.update_document(**duplicate_fields(doc_id, result.state, article.content_hash, owner))
+            self.provenance.copy(article, owner)
             self.summary.duplicates += count
             kind = KIND_DUPLICATE
         else:
@@ -444,6 +453,7 @@ class _Writer:
             else:
                 writer.update_document(**fields)
             self.journal.add(doc_id, article.content_hash, writer.generation)
+            self.provenance.article(article, result.signature)
             kind = KIND_ARTICLE
         if kind == KIND_ARTICLE and count:
             if old is None:
@@ -494,6 +504,7 @@ class _Writer:
         with _writer(self.ix) as writer:
             for result, old in self._process(pool, jobs):
                 self._write(writer, result, old, count=False)
+            self.provenance.flush()
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

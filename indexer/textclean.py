@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from common.analysis import is_stopword
 
 # --- Public result -------------------------------------------------------------------
 
@@ -668,6 +669,26 @@ def is_table_row(line: str) -> bool:
     return "vs" in tokens or figures * 3 >= len(tokens) or (is_data_line(line) and not line.isupper())
 
 
+BANNER_HEADLINE_WORDS = 10  # longer rows under a capitals line are the story's first sentence
+
+
+def is_banner_over_headline(lines: Sequence[str]) -> bool:
+    """A line in capitals over a headline in mixed case that heads the article ("EXAMPLE
+    WIRE SERVICE - FOR SUBSCRIBERS ONLY" over "Watchdog drops claim ..."): a banner, and
+    the headline is the line below it, not the capitals."""
+    if len(lines) < 3:
+        return False
+    second, third = lines[1], lines[2]
+    # Shaped as a whole headline, not the first row of a sentence: it ends on a word that
+    # is not a function word, and the article below starts a sentence of its own.
+    words = second.split()
+    return (headline_candidate(second) and len(words) <= BANNER_HEADLINE_WORDS and "said" not in words
+            and not second.isupper() and second[:1].isupper()
+            and second[-1:].isalnum() and not is_stopword(words[-1].lower())
+            and not is_data_line(second) and not is_table_row(second)
+            and is_paragraph(third) and (third[:1].isupper() or third[:1] in "(\u201c\""))
+
+
 def opening_headline(lines: Sequence[str]) -> str | None:
     """The page's first line when it is plainly the headline: written in capitals (a wire
     slug), or repeated word for word at the start of the next line (an abstract that opens
@@ -676,7 +697,7 @@ def opening_headline(lines: Sequence[str]) -> str | None:
         return None
     first = lines[0]
     if first.isupper() and word_count(first) <= HEADLINE_MAX_WORDS and not is_table_row(first):
-        return first
+        return None if is_banner_over_headline(lines) else first
     return first if line_key(lines[1]).startswith(line_key(first)) else None
 
 

@@ -28,18 +28,21 @@ from whoosh.searching import Searcher
 
 from common.layout import LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
+from search import clusters
 from search.backend import SearchBusy
 from search.collect import apply_filters, by_date, facets
-from search.columns import KINDS, ColumnsCache, ColumnsDamaged
+from search.columns import KINDS, Columns, ColumnsCache, ColumnsDamaged
+from search.diff import word_diff_html
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.match import expanded_terms, match, term_text, word_terms
+from search.provenance import ProvenanceState
 from search.query import ParsedQuery, check_size, parse_query
 from search.ranking import DEFAULT, RankingParams
 from search.relax import Relaxation, matching_summary, missing_words, relax
 from search.score import explain, rank
 from search.view import IndexView
 from search.request import RequestError, SearchRequest
-from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
+from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse, VersionInfo
 from search.suggest import suggest
 
 SUGGEST_BELOW = 3
@@ -96,6 +99,11 @@ def public_run(last: dict | None) -> dict | None:
     return out
 
 
+def _version_text(v) -> str:
+    """A version as diffed: headline, blank line, body (a headline edit shows too)."""
+    return f"{v.title}\n\n{v.body}"
+
+
 def valid_id(doc_id: str) -> bool:
     """Ids are short printable strings; anything else cannot name an article."""
     return 0 < len(doc_id) <= MAX_ID_LEN and doc_id.isprintable()
@@ -116,6 +124,8 @@ class SearchEngine:
         weakref.finalize(self, _close_all, self._pool)
         self._columns = ColumnsCache()
         self._last_run: tuple | None = None
+        self._provenance = ProvenanceState(self.index_dir)  # versions, story clusters (read-only)
+        self._doc_clusters = clusters.DocClusterCache()
 
     # -- searcher lifecycle ------------------------------------------------------------
 
@@ -254,6 +264,11 @@ class SearchEngine:
             m = match(v, parsed, "all" if req.all_words else "relaxed")
             filtered, undated_hidden = apply_filters(v, req, m.docs)
             filtered, relaxed = relax(m, filtered, self.params)
+            dc = self._clusters(v.columns)
+            filtered = clusters.apply(dc, v.columns.ids, filtered, changed=req.changed,
+                                      headline_changed=req.headline_changed,
+                                      collapse=req.copies == "collapse" and req.ids is None,  # watch sees each
+                                      prefer=relaxed.all_words if relaxed is not None else None)
             fallback = "any_words" if relaxed is not None and len(filtered) and not len(relaxed.all_words) else None
             total = len(filtered)
             offset = (req.page - 1) * req.size
@@ -270,6 +285,8 @@ class SearchEngine:
                     page = by_date(v.columns, filtered, sort, offset + req.size)
                 page = page[offset:]
             hits = self._hits(v, page, parsed, relaxed)
+            for hit in hits:
+                hit.cluster = clusters.cluster_dict(dc, hit.id)
             if shares is not None:
                 self._explain(v, m, hits, page, relaxed, shares)
             suggestion = None
@@ -279,7 +296,7 @@ class SearchEngine:
                 request=req,
                 total=total,
                 hits=hits,
-                facets=facets(v.columns, filtered),
+                facets=facets(v.columns, filtered) | clusters.facets(dc, v.columns.ids, filtered),
                 took_ms=_ms(t0),
                 index=state,
                 suggestion=suggestion,
@@ -414,7 +431,31 @@ class SearchEngine:
                 related=self._related(v, d, body),
                 took_ms=_ms(t0),
                 index=state,
+                versions=[VersionInfo(x.seen, x.title, x.date, x.content_hash, x.doc_id)
+                          for x in self._provenance.versions(f["id"])],
+                cluster=clusters.cluster_dict(self._clusters(v.columns), f["id"]),
             )
+
+    def _clusters(self, columns: Columns) -> clusters.DocClusters:
+        """Story clusters mapped onto this index state (cached per state and state file)."""
+        return self._doc_clusters.get(self._provenance.view(), columns)
+
+    def diff(self, doc_id: str, old: int, new: int) -> str | None:
+        """Word diff (safe HTML) between two of an article's ``versions``; None if no article.
+
+        Raises IndexError when ``old`` or ``new`` is not an index into its versions.
+        """
+        art = self.article(doc_id)
+        if art is None:
+            return None
+        return self.diff_versions(art.id, old, new)
+
+    def diff_versions(self, article_id: str, old: int, new: int) -> str:
+        """Word diff between versions ``old`` and ``new`` of an article (its resolved id)."""
+        found = self._provenance.versions(article_id)
+        if not (0 <= old < len(found) and 0 <= new < len(found)):
+            raise IndexError(len(found))
+        return word_diff_html(_version_text(found[old]), _version_text(found[new]))
 
     def _related(self, v: IndexView, d: int, body: str) -> list[Related]:
         """Similar articles by Whoosh's more_like_this over the body (key terms of d)."""

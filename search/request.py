@@ -16,6 +16,7 @@ MAX_PAGE = 10_000
 MAX_SIZE = 100
 DEFAULT_SIZE = 10
 SORTS = ("relevance", "newest", "oldest")
+COPIES = ("collapse", "all")  # one hit per story cluster, or every copy as its own hit
 MAX_FILTER_VALUES = 20
 MAX_FILTER_LEN = 200
 
@@ -49,6 +50,9 @@ class SearchRequest:
     source: tuple[str, ...] = ()
     tag: tuple[str, ...] = ()
     explain: bool = False  # each hit's score broken down (search.ranking.explain)
+    copies: str = "collapse"
+    changed: bool = False  # only articles with more than one version
+    headline_changed: bool = False  # only articles whose headline changed between versions
     # Library only (not an HTTP parameter): restrict matches to these article ids, so
     # watch/ can evaluate a standing search against just the articles a run added.
     ids: frozenset[str] | None = None
@@ -72,6 +76,9 @@ class SearchRequest:
             "source": list(self.source) or None,
             "tag": list(self.tag) or None,
             "explain": "true" if self.explain else None,
+            "copies": self.copies if self.copies != "collapse" else None,
+            "changed": "true" if self.changed else None,
+            "headline_changed": "true" if self.headline_changed else None,
         }
         args.update(changes)
         return {k: v for k, v in args.items() if v not in (None, "", [])}
@@ -139,6 +146,28 @@ def parse_sort(raw: str | None) -> str:
     return value
 
 
+def parse_copies(raw: str | None) -> str:
+    """collapse (default: one hit per story cluster) or all (every copy its own hit)."""
+    if raw is None or not raw.strip():
+        return "collapse"
+    value = raw.strip().lower()
+    if value not in COPIES:
+        raise RequestError("invalid_parameter", f"copies must be one of {', '.join(COPIES)}", "copies")
+    return value
+
+
+def parse_flag(raw: str | None, name: str) -> bool:
+    """A yes/no filter: true/false (also 1/0, yes/no); absent is false."""
+    if raw is None or not raw.strip():
+        return False
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise RequestError("invalid_parameter", f"{name} must be true or false", name)
+
+
 def parse_page(raw: str | None) -> int:
     """1-based page number."""
     if raw is None or not raw.strip():
@@ -190,6 +219,9 @@ _SINGLE: dict[str, Callable[[str | None], object]] = {
     "page": parse_page,
     "size": parse_size,
     "explain": parse_explain,
+    "copies": parse_copies,
+    "changed": lambda raw: parse_flag(raw, "changed"),
+    "headline_changed": lambda raw: parse_flag(raw, "headline_changed"),
 }
 
 
@@ -209,9 +241,22 @@ def parse_search_request(args: Mapping[str, object]) -> SearchRequest:
         source=parse_filter_values(_values(args, "source"), "source"),
         tag=parse_filter_values(_values(args, "tag"), "tag"),
         explain=v["explain"],  # type: ignore[arg-type]
+        copies=v["copies"],  # type: ignore[arg-type]
+        changed=v["changed"],  # type: ignore[arg-type]
+        headline_changed=v["headline_changed"],  # type: ignore[arg-type]
     )
 
 
 def parse_article_q(args: Mapping[str, object]) -> str | None:
     """The words to highlight in an article: the search's q, with the same checks."""
     return parse_q(_single(args, "q")) or None
+
+
+def parse_version_index(raw: str | None, name: str) -> int:
+    """A 0-based index into an article's versions."""
+    if raw is None or not raw.strip():
+        raise RequestError("missing_parameter", f"{name} is required (an index into the article's versions)", name)
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 6:
+        raise RequestError("invalid_parameter", f"{name} must be a whole number from 0", name)
+    return int(text)

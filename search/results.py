@@ -54,6 +54,7 @@ class Hit:
     duplicates: list[str] = field(default_factory=list)
     missing_words: list[str] = field(default_factory=list)  # relaxed words this hit lacks
     explain: dict | None = None  # the score broken down, when the request asks for it
+    cluster: dict | None = None  # the story's copies (search.clusters.cluster_dict)
 
     @property
     def date_human(self) -> str | None:
@@ -79,6 +80,7 @@ class Hit:
             "snippet": self.snippet,
             "duplicates": self.duplicates,
             "missing_words": self.missing_words,
+            "cluster": self.cluster,
             **({"explain": self.explain} if self.explain is not None else {}),
         }
 
@@ -152,6 +154,21 @@ class Related:
 
 
 @dataclass
+class VersionInfo:
+    """One recorded text of an article: when it was seen, its headline and date."""
+
+    seen: str
+    title: str
+    date: str | None
+    content_hash: str
+    doc_id: str  # the file that carried it (a re-scrape may arrive under another name)
+
+    def to_dict(self) -> dict:
+        return {"seen": self.seen, "title": self.title, "date": self.date,
+                "content_hash": self.content_hash, "id": self.doc_id}
+
+
+@dataclass
 class ArticleResponse:
     """One whole article, its copies, related articles and (optionally) highlights."""
 
@@ -170,6 +187,8 @@ class ArticleResponse:
     related: list[Related]
     took_ms: float
     index: IndexState
+    versions: list[VersionInfo] = field(default_factory=list)
+    cluster: dict | None = None
 
     @property
     def date_human(self) -> str | None:
@@ -190,6 +209,8 @@ class ArticleResponse:
             "text_html": str(self.text_html),
             "duplicates": self.duplicates,
             "related": [r.to_dict() for r in self.related],
+            "versions": [v.to_dict() for v in self.versions],
+            "cluster": self.cluster,
             "took_ms": self.took_ms,
             "index": self.index.to_dict(),
         }

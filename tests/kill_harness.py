@@ -9,6 +9,9 @@ every segment file) and answer ``Every()`` and a real term query, and every docu
 the index held before the killed run, for a file the round did not touch, must still be
 there with the same content hash. After the final complete run the index must equal a
 clean build of the final corpus: same paths, ids, kinds, content hashes and dup_of.
+Versions (``state.sqlite3``): after every kill no article's text is recorded twice, and
+at the end every text an article showed in the index after any run is a recorded
+version (none lost); the final story clusters equal those of the clean build.
 
 The harness lives here, beside the tests that run a small loop (tests/test_kill_loop.py);
 ``python bench/kill_loop.py [--kills 50] [--seed 5] [--limit N]`` runs the full one.
@@ -22,6 +25,7 @@ import json
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from whoosh.qparser import QueryParser  # noqa: E402
 from whoosh.query import Every  # noqa: E402
 
-from common.layout import IndexUnavailable, current_version, open_live_index  # noqa: E402
+from common.layout import STATE_DB, IndexUnavailable, current_version, open_live_index  # noqa: E402
 
 # One document as the index holds it: (id, kind, content_hash, dup_of)
 Doc = tuple[str, str, str, str]
@@ -49,6 +53,8 @@ class Figures:
     lost: int = 0
     locked_after_kill: int = 0  # a run refused with 75 after a kill (a leaked lock)
     probes: int = 0
+    versions_twice: int = 0  # an article text recorded twice (a replay not recognised)
+    versions_lost: int = 0  # an article text the index held that no version records
     by_mode: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -79,6 +85,32 @@ def snapshot(index_dir: Path) -> dict[str, Doc] | None:
             }
     finally:
         ix.close()
+
+
+def version_rows(index_dir: Path) -> list[tuple[str, str, str]]:
+    """(story, doc_id, content_hash) of every recorded version, oldest first."""
+    path = index_dir / STATE_DB
+    if not path.exists():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT story, doc_id, content_hash FROM versions ORDER BY seq").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def clusters_of(index_dir: Path, paths: dict[str, str]) -> set[frozenset[str]]:
+    """Story clusters of two or more, as sets of corpus paths (ids mapped by ``paths``)."""
+    con = sqlite3.connect(f"file:{index_dir / STATE_DB}?mode=ro", uri=True)
+    try:
+        groups: dict[str, set[str]] = {}
+        for cluster, doc_id in con.execute("SELECT cluster, doc_id FROM story_members"):
+            groups.setdefault(cluster, set()).add(paths.get(doc_id, doc_id))
+    finally:
+        con.close()
+    return {frozenset(g) for g in groups.values() if len(g) > 1}
 
 
 def probe(index_dir: Path) -> tuple[int, int]:
@@ -123,6 +155,9 @@ class KillLoop:
         self.generation = 0
         # Files changed since the last run that completed: their documents may legitimately differ.
         self.pending: set[str] = set()
+        # (id, content_hash) of every article text any live index showed after a run
+        self.shown: set[tuple[str, str]] = set()
+        self._twice_base = 0  # repeats already counted in this state file
         # Files added later carry text that is not a copy of anything, so which copy of a
         # duplicate is "the article" does not depend on the order files arrived in.
         counts: dict[str, int] = {}
@@ -192,18 +227,31 @@ class KillLoop:
             self.figures.fail(f"{mode}: index unavailable after a kill at {delay:.2f}s: {exc}")
             self.figures.lost += len(before or {})
             return
+        self.check_versions(mode, after)
         lost = [p for p, doc in (before or {}).items()
                 if p not in touched and (p not in after or after[p][2] != doc[2])]
         if lost:
             self.figures.lost += len(lost)
             self.figures.fail(f"{mode}: {len(lost)} documents lost after a kill at {delay:.2f}s, e.g. {lost[:3]}")
 
+    def check_versions(self, mode: str, after: dict[str, Doc]) -> None:
+        """No text recorded twice (the kill loop never reverts a file, so any repeat is one)."""
+        self.shown |= {(doc[0], doc[2]) for doc in after.values() if doc[1] == "article"}
+        rows = version_rows(self.index)
+        twice = len(rows) - len(set(rows))
+        if twice > self._twice_base:
+            self.figures.fail(f"{mode}: {twice - self._twice_base} versions recorded twice")
+            self.figures.versions_twice += twice - self._twice_base
+            self._twice_base = twice
+
     # -- rounds ----------------------------------------------------------------------------
 
     def full_build_round(self, kills: int, complete: bool = True) -> None:
         """Kill a first build into an empty folder `kills` times, each run resuming the last."""
-        shutil.rmtree(self.index, ignore_errors=True)
+        shutil.rmtree(self.index, ignore_errors=True)  # the state file (versions) goes too
         self.pending.clear()
+        self.shown.clear()
+        self._twice_base = 0
         for _ in range(kills):
             self.killed_run("full", min(8.0, self.max_kill_s))
         if complete:
@@ -223,6 +271,7 @@ class KillLoop:
     def complete(self) -> None:
         run_complete(self.corpus, self.index)
         self.pending.clear()
+        self.check_versions("complete", snapshot(self.index) or {})
 
     def mutate(self) -> set[str]:
         """Delete, modify and add a few files; return the paths whose document may change."""
@@ -274,6 +323,15 @@ class KillLoop:
             self.figures.lost += len(diff)
             examples = [(p, ours.get(p), clean.get(p)) for p in diff[:3]]
             self.figures.fail(f"final index differs from a clean build on {len(diff)} files, e.g. {examples}")
+        recorded = {(doc_id, h) for _story, doc_id, h in version_rows(self.index)}
+        missing = sorted(self.shown - recorded)
+        if missing:
+            self.figures.versions_lost = len(missing)
+            self.figures.fail(f"{len(missing)} article texts the index held have no recorded version, e.g. {missing[:3]}")
+        ids_ours = {doc[0]: p for p, doc in ours.items()}
+        ids_clean = {doc[0]: p for p, doc in clean.items()}
+        if clusters_of(self.index, ids_ours) != clusters_of(self.clean, ids_clean):
+            self.figures.fail("story clusters differ from those of a clean build")
         files = self.corpus_files()
         if set(clean) != set(files):
             self.figures.fail(f"clean build holds {len(clean)} of {len(files)} corpus files")

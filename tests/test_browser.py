@@ -260,3 +260,78 @@ def test_hostile_document_runs_no_script(page, hostile_server):
     assert page.locator("main script, main img, main svg").count() == 0
     page.wait_for_timeout(200)
     assert dialogs == []
+
+
+# -- provenance: versions, diffs, story clusters ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def provenance_server(tmp_path_factory):
+    """Seeds with an exact copy, a syndicated copy and a hostile page, then stealth edits."""
+    from provenance_corpus import build_provenance_corpus
+
+    _corpus, index = build_provenance_corpus(tmp_path_factory.mktemp("prov-browser") / "corpus",
+                                             tmp_path_factory.mktemp("prov-browser-index"))
+    srv = Server(index)
+    srv.app.test_client().get("/search?q=megvii")  # open the index once, before the clock runs
+    yield srv
+    srv.close()
+
+
+def test_collapsed_cluster_hit_links_every_copy(page, provenance_server):
+    """One hit for the story, its other outlet named and linked; copies=all lists both."""
+    page.goto(provenance_server.url + "/search?q=megvii+xinjiang+assertion")
+    hits = page.locator(".hit")
+    titles = hits.locator(".hit-title").all_inner_texts()
+    assert "Rights Group Retracts Megvii Claim" in titles
+    hit = hits.filter(has_text="Rights Group Retracts Megvii Claim")
+    line = hit.locator(".cluster-line")
+    assert "First published" in line.inner_text() and "Also published by 1 outlet" in line.inner_text()
+    assert not any("Watchdog drops claim" in t for t in titles)  # the copy is folded into the story
+    line.get_by_role("link", name="list copies separately").click()
+    page.wait_for_url("**copies=all**")
+    assert any("Watchdog drops claim" in t for t in page.locator(".hit-title").all_inner_texts())
+    page.go_back()
+    page.locator(".cluster-line .copy-link", has_text="Example Wire").first.click()
+    page.wait_for_url("**/articles/**")
+    assert "Watchdog drops claim" in page.locator("h1").inner_text()
+    copies = page.locator(".story-copies")
+    assert "first published" in copies.inner_text() and "Bloomberg" in copies.inner_text()
+    page.screenshot(path=str(ARTIFACTS / f"cluster-copy-{'js' if page.js else 'nojs'}.png"), full_page=True)
+
+
+def test_versions_view_and_diff_of_any_two(page, provenance_server):
+    """The article lists its versions, shows the last change, and compares any two."""
+    page.goto(provenance_server.url + "/search?q=rights+group+retracts")
+    page.locator(".hit-title a").first.click()
+    page.wait_for_url("**/articles/**")
+    versions = page.locator("#versions")
+    assert versions.locator("h2").text_content() == "2 versions"
+    assert versions.locator(".version-list li").count() == 2
+    assert versions.locator(".diff del").first.inner_text() == "Corrects Report Linking"
+    assert versions.locator(".diff ins").first.inner_text() == "Retracts"
+    assert page.locator(".diff del").first.evaluate("e => getComputedStyle(e).textDecorationLine") == "line-through"
+    page.locator("select[name=from]").select_option("1")
+    page.locator("select[name=to]").select_option("0")
+    page.get_by_role("button", name="Show changes").click()
+    page.wait_for_url("**/diff?from=1&to=0")
+    body = page.locator(".article-body")
+    assert "withdrew" in body.locator("del").all_inner_texts() and "withdrawn" in body.locator("ins").all_inner_texts()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"diff-{'js' if page.js else 'nojs'}.png"), full_page=True)
+
+
+def test_hostile_diff_runs_no_script(page, provenance_server):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(provenance_server.url + "/search?q=harbour+authority")
+    page.locator(".hit-title a").first.click()
+    page.wait_for_url("**/articles/**")
+    text = page.locator("#versions").inner_text()
+    assert '<script>alert("v2")</b><i>' in text
+    page.get_by_role("button", name="Show changes").click()
+    page.wait_for_url("**/diff?**")
+    assert '<script>alert("v1")</script>' in page.locator("main").inner_text()
+    assert page.locator("main script, main i, main b").count() == 0
+    page.wait_for_timeout(200)
+    assert dialogs == []

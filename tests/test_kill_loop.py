@@ -28,6 +28,7 @@ def test_small_kill_loop_loses_nothing(tmp_path):
     n_docs, n_diff = loop.final_check()
     f = loop.figures
     assert f.problems == [] and f.lost == 0
+    assert f.versions_lost == 0 and f.versions_twice == 0 and loop.shown  # versions were checked
     assert f.kills + f.finished_before_kill == 8 and f.kills >= 4
     assert n_docs == len(loop.corpus_files()) and n_diff == 0
 

@@ -655,3 +655,16 @@ def test_ragged_abstract_unwraps_into_paragraphs() -> None:
                                 "shear flow of incompressible fluid is considered . solutions for the "
                                 "boundary-layer thickness, skin friction, and the velocity distribution in the boundary")
     assert len(lines) == 2
+
+
+def test_capitals_banner_over_a_headline_is_not_the_title():
+    """A syndicated copy's banner in capitals sits over the real headline; a wire story's
+    headline in capitals sits over its first sentence (tests above)."""
+    page = ("EXAMPLE WIRE SERVICE - FOR SUBSCRIBERS ONLY\n\n"
+            "Watchdog drops claim linking Megvii to Xinjiang police app\n\n"
+            "(Bloomberg) -- Human Rights Watch has withdrawn an assertion from a May report that "
+            "linked rising Chinese AI star Megvii to an app used by police in Xinjiang.\n\n"
+            "The watchdog said in last month's report that the app was used to track citizens.\n")
+    article = clean_text_dump(page)
+    assert article.title == "Watchdog drops claim linking Megvii to Xinjiang police app"
+    assert "SUBSCRIBERS" not in article.body

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from common.layout import IndexUnavailable
 from search.engine import SearchBusy
-from search.request import RequestError, SearchRequest, parse_article_q, parse_search_request
+from search.request import RequestError, SearchRequest, parse_article_q, parse_search_request, parse_version_index
 from web.common import (BUSY_RETRY_AFTER_S, RETRY_AFTER_S, base_url, engine, error_response, http_error_json,
                         request_args, wants_json)
 from web.feed import atom_feed
@@ -37,6 +37,21 @@ def api_article(doc_id: str):
     if art is None:
         return error_response(404, "not_found", "no article with this id", "id")
     return jsonify(art.to_dict())
+
+
+@bp.get("/api/articles/<path:doc_id>/diff")
+def api_article_diff(doc_id: str):
+    old, new = parse_version_index(request.args.get("from"), "from"), parse_version_index(request.args.get("to"), "to")
+    try:
+        html = engine().diff(doc_id, old, new)
+    except IndexError as exc:
+        n = exc.args[0]
+        detail = f"from 0 to {n - 1}" if n else "this article has no recorded versions"
+        raise RequestError("out_of_range", f"from and to must be indexes into the article's versions ({detail})",
+                           "from" if old >= n else "to") from None
+    if html is None:
+        return error_response(404, "not_found", "no article with this id", "id")
+    return jsonify({"html": html, "from": old, "to": new})
 
 
 @bp.get("/healthz")
@@ -61,6 +76,7 @@ def search_atom():
         q=req.q, date_from=req.date_from, date_to=req.date_to, sort="newest",
         page=1, size=min(req.size, 50) if "size" in request.args else 20,
         source=req.source, tag=req.tag,
+        copies=req.copies, changed=req.changed, headline_changed=req.headline_changed,
     )
     res = engine().search(feed_req)
     base = base_url()

@@ -17,14 +17,15 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from common.layout import IndexUnavailable
 from search.engine import SearchBusy
-from search.request import MAX_Q, RequestError, SearchRequest, parse_article_q, parse_search_request
+from search.request import (MAX_Q, RequestError, SearchRequest, parse_article_q, parse_search_request,
+                            parse_version_index)
 from web import present
 from web.common import BUSY_RETRY_AFTER_S, RETRY_AFTER_S, engine, http_error_json, request_args, wants_json
 
 bp = Blueprint("html", __name__)
 log = logging.getLogger(__name__)
 
-SEARCH_PARAMS = ("q", "from", "to", "sort", "page", "size", "source", "tag")
+SEARCH_PARAMS = ("q", "from", "to", "sort", "page", "size", "source", "tag", "copies", "changed", "headline_changed")
 HOME_LATEST = 5
 
 # What each parameter accepts, said to a person (the 400 page).
@@ -38,6 +39,9 @@ PARAM_HELP = {
     "size": ("Results per page", "Results per page is a whole number from 1 to 100."),
     "source": ("Source", "Pick sources from the list of sources beside the results."),
     "tag": ("Tag", "Pick tags from the list of tags beside the results."),
+    "copies": ("Copies", "Copies are collapsed into one result per story, or listed with copies=all."),
+    "changed": ("Changed filter", "Write changed=true to see only articles edited after they were first seen."),
+    "headline_changed": ("Headline filter", "Write headline_changed=true to see only articles whose headline changed."),
 }
 
 
@@ -115,8 +119,30 @@ def article(doc_id: str):
                        "the archive, or the link may be incomplete.")
     paras = present.article_paragraphs(art.text_html)
     marks = str(art.text_html).count("<mark>")
+    n = len(art.versions)
+    last_diff = engine().diff_versions(art.id, n - 2, n - 1) if n > 1 else None
     return render_template("article.html", art=art, back=back, paras=paras, marks=marks,
-                           form=FormState.of(back), p=present)
+                           form=FormState.of(back), p=present, last_diff=last_diff)
+
+
+@bp.get("/articles/<path:doc_id>/diff")
+def article_diff(doc_id: str):
+    """Two versions of an article compared word by word."""
+    art = engine().article(doc_id)
+    if art is None:
+        raise NotFound("There is no article at this address.")
+    old = parse_version_index(request.args.get("from"), "from")
+    new = parse_version_index(request.args.get("to"), "to")
+    try:
+        diff = engine().diff_versions(art.id, old, new)
+    except IndexError:
+        raise RequestError("out_of_range", f"This article has {n_versions(art)} recorded versions; "
+                           "pick two of them from the list on the article page.", "from") from None
+    return render_template("diff.html", art=art, old=old, new=new, diff=diff, form=FormState(), p=present)
+
+
+def n_versions(art) -> int:
+    return len(art.versions)
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -19,6 +19,30 @@ _date_props = {
 }
 _date_param = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"}
 _counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
+_member = {
+    "type": "object", "required": ["id", "source", "date", "kind"],
+    "properties": {"id": {"type": "string"}, "source": _str_or_null, "date": _str_or_null,
+                   "kind": {"enum": ["exact", "near"], "description": "exact: same cleaned text; near: an edited copy"}},
+}
+_cluster = {
+    "type": ["object", "null"],
+    "description": "the story's copies (syndicated, re-headlined, trimmed); null when it has none",
+    "required": ["size", "first_published", "outlets", "members"],
+    "properties": {
+        "size": {"type": "integer", "minimum": 2},
+        "first_published": {"type": "object", "required": ["id", "source", "date"],
+                            "properties": {"id": {"type": "string"}, "source": _str_or_null, "date": _str_or_null},
+                            "description": "the earliest-dated member (undated last, then first seen)"},
+        "outlets": {"type": "array", "items": {"type": "string"}},
+        "members": {"type": "array", "items": _member, "minItems": 2},
+    },
+}
+_version = {
+    "type": "object", "required": ["seen", "title", "date", "content_hash"],
+    "properties": {"seen": {"type": "string", "description": "when the indexer first saw this text (UTC)"},
+                   "title": {"type": "string"}, "date": _str_or_null, "content_hash": {"type": "string"},
+                   "id": {"type": "string", "description": "the file (article id) that carried this text"}},
+}
 
 
 def _param(name: str, desc: str, schema: dict, required: bool = False) -> dict:
@@ -36,6 +60,11 @@ _filters = [
     _param("to", "latest date (YYYY, YYYY-MM or YYYY-MM-DD); matches by overlap", _date_param),
     _param("source", "only these sources (repeatable or comma-separated)", {"type": "array", "items": {"type": "string"}}),
     _param("tag", "only these tags (repeatable or comma-separated)", {"type": "array", "items": {"type": "string"}}),
+    _param("changed", "only articles with more than one version", {"type": "boolean", "default": False}),
+    _param("headline_changed", "only articles whose headline changed between versions",
+           {"type": "boolean", "default": False}),
+    _param("copies", "collapse: one hit per story cluster; all: every copy its own hit",
+           {"enum": ["collapse", "all"], "default": "collapse"}),
 ]
 
 OPENAPI: dict = {
@@ -78,6 +107,26 @@ OPENAPI: dict = {
                     "200": {"description": "the article",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Article"}}}},
                     "400": _err("a bad parameter"),
+                    "404": _err("no article with this id"),
+                    "503": _err("the index is not available"),
+                },
+            }
+        },
+        "/api/articles/{id}/diff": {
+            "get": {
+                "operationId": "articleDiff",
+                "summary": "Word diff between two of an article's versions",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _param("from", "index into the article's versions", {"type": "integer", "minimum": 0}, True),
+                    _param("to", "index into the article's versions", {"type": "integer", "minimum": 0}, True),
+                ],
+                "responses": {
+                    "200": {"description": "the diff", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["html"],
+                        "properties": {"html": {"type": "string", "description": "escaped text, removed words in <del>, added in <ins>"},
+                                       "from": {"type": "integer"}, "to": {"type": "integer"}}}}}},
+                    "400": _err("from or to missing, not a number, or not an index into versions"),
                     "404": _err("no article with this id"),
                     "503": _err("the index is not available"),
                 },
@@ -159,6 +208,7 @@ OPENAPI: dict = {
                                       "description": "query words this hit lacks (a partial match, ranked after "
                                                      "the hits with all the words)"},
                     "explain": {"$ref": "#/components/schemas/Explain"},
+                    "cluster": _cluster,
                 },
             },
             "Explain": {
@@ -214,7 +264,10 @@ OPENAPI: dict = {
                     "facets": {
                         "type": "object",
                         "required": ["year", "month", "source", "tag"],
-                        "properties": {"year": _counts, "month": _counts, "source": _counts, "tag": _counts},
+                        "properties": {"year": _counts, "month": _counts, "source": _counts, "tag": _counts,
+                                       "outlets": {**_counts, "description": "stories by number of outlets that published them"},
+                                       "edits": {**_counts, "description": "matches changed after first seen (changed) "
+                                                 "and with a changed headline (headline_changed)"}},
                     },
                     "suggestion": {**_str_or_null, "description": "did-you-mean query, ready to search"},
                     "fallback": {"enum": ["any_words", None],
@@ -266,6 +319,9 @@ OPENAPI: dict = {
                                   "properties": {"id": {"type": "string"}, "title": {"type": "string"},
                                                  "date": _str_or_null, "source": _str_or_null}},
                     },
+                    "versions": {"type": "array", "items": _version,
+                                 "description": "every text seen, oldest first, the current last"},
+                    "cluster": _cluster,
                     "took_ms": {"type": "number"},
                     "index": _index_state,
                 },

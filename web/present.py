@@ -297,3 +297,40 @@ def hidden_fields(req: SearchRequest, *, keep_dates: bool = True) -> list[tuple[
         for item in v if isinstance(v, list) else [v]:
             out.append((k, str(item)))
     return out
+
+
+def diff_href(doc_id: str) -> str:
+    """The page comparing two versions of an article."""
+    return "/articles/" + quote(doc_id, safe="") + "/diff"
+
+
+def seen_human(stamp: str) -> str:
+    """'2026-11-28 07:32 UTC' for the indexer's UTC timestamp."""
+    return stamp.replace("T", " ").removesuffix("Z")[:16] + " UTC" if "T" in stamp else stamp
+
+
+def diff_paragraphs(diff_html: str) -> list[Markup]:
+    """A word diff (already escaped by search.diff, only <del>/<ins> added) in paragraphs."""
+    return [Markup(chunk) for chunk in re.split(r"\n\s*\n", diff_html) if chunk.strip()]
+
+
+def other_copies(cluster: dict, doc_id: str) -> tuple[list[dict], list[str]]:
+    """The other members of a hit's story cluster, and their distinct outlets."""
+    others = [m for m in cluster["members"] if m["id"] != doc_id]
+    names: dict[str, str] = {}
+    for m in others:
+        if m["source"]:
+            names.setdefault(m["source"].strip().lower(), m["source"].strip())
+    return others, list(names.values())
+
+
+def edit_links(res: SearchResponse) -> list[Link]:
+    """'Changed after first seen' and 'Headline changed' filters with their counts."""
+    counts = res.facets.get("edits", {})
+    req = res.request
+    out = []
+    for name, label in (("changed", "Changed after first seen"), ("headline_changed", "Headline changed")):
+        active = getattr(req, name)
+        if counts.get(name) or active:
+            out.append(Link(label, search_href(req, **{name: None if active else "true"}), counts.get(name, 0), active))
+    return out
