@@ -29,6 +29,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip files larger than this")
     p.add_argument("--batch-size", type=int, default=1000, help="files per commit")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="cleaning processes")
+    p.add_argument("--sink", choices=("whoosh", "solr"), default=default_sink(),
+                   help="where articles go: the Whoosh index in --index (default), or a SolrCloud "
+                        "collection (then --index holds only the lock and the file record); env SEARCH_BACKEND")
+    p.add_argument("--solr-url", default=os.environ.get("SOLR_URL"), help="Solr node URL(s), comma-separated (env SOLR_URL)")
+    p.add_argument("--solr-collection", default=os.environ.get("SOLR_COLLECTION") or "news",
+                   help="Solr collection (env SOLR_COLLECTION, default news)")
     args = p.parse_args(argv)
     if not args.corpus:
         p.error("no corpus: pass --corpus DIR or set CORPUS_DIR")
@@ -36,7 +42,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("no index folder: pass --index DIR or set INDEX_DIR")
     if args.max_bytes < 1 or args.batch_size < 1 or args.workers < 1:
         p.error("--max-bytes, --batch-size and --workers must be positive")
+    if args.sink == "solr" and not args.solr_url:
+        p.error("--sink solr needs --solr-url URL or SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
     return args
+
+
+def default_sink() -> str:
+    """solr when SEARCH_BACKEND=solr (the app and the indexer then agree), else whoosh."""
+    return "solr" if os.environ.get("SEARCH_BACKEND", "").strip().lower() == "solr" else "whoosh"
+
+
+def run(opts: RunOptions, args: argparse.Namespace) -> Summary:
+    """The run for the chosen sink (the Solr sink lives in indexer/solr_sink.py)."""
+    if args.sink != "solr":
+        return run_indexer(opts)
+    from common.solr_http import SolrClient
+    from indexer.solr_sink import run_solr_indexer
+
+    try:
+        client = SolrClient(args.solr_url, args.solr_collection)
+    except ValueError as exc:
+        raise FatalError(str(exc)) from None
+    return run_solr_indexer(opts, client)
 
 
 class Progress:
@@ -113,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         log=lambda message: print(f"indexer: {message}", file=sys.stderr, flush=True),
     )
     try:
-        summary = run_indexer(opts)
+        summary = run(opts, args)
     except IndexLocked as exc:
         print(f"indexer: {exc}", file=sys.stderr)
         return EXIT_LOCKED

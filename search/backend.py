@@ -13,7 +13,7 @@ from typing import Mapping, Protocol, runtime_checkable
 from search.request import SearchRequest
 from search.results import ArticleResponse, SearchResponse
 
-BACKENDS = ("whoosh",)
+BACKENDS = ("whoosh", "solr")
 DEFAULT_BACKEND = "whoosh"
 
 
@@ -56,4 +56,21 @@ def open_backend(config: Mapping[str, object]) -> SearchBackend:
         if not index_dir:
             raise BackendConfigError("SEARCH_BACKEND=whoosh needs INDEX_DIR (the index folder)")
         return SearchEngine(str(index_dir))
+    if name == "solr":
+        return _open_solr(config)
     raise BackendConfigError(f"SEARCH_BACKEND={name!r} is not one of {', '.join(BACKENDS)}")
+
+
+def _open_solr(config: Mapping[str, object]) -> SearchBackend:
+    """The Solr backend over SOLR_URL (one or more node URLs) and SOLR_COLLECTION (default news)."""
+    from common.solr_http import DEFAULT_COLLECTION, SolrClient
+    from search.solr import SolrBackend
+
+    url = str(config.get("SOLR_URL") or "").strip()
+    if not url:
+        raise BackendConfigError("SEARCH_BACKEND=solr needs SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
+    collection = str(config.get("SOLR_COLLECTION") or DEFAULT_COLLECTION).strip()
+    try:
+        return SolrBackend(SolrClient(url, collection))
+    except ValueError as exc:
+        raise BackendConfigError(str(exc)) from None
