@@ -45,7 +45,7 @@ def article_doc(article: Article, run_id: str) -> dict:
     doc = {
         "id": article.id, "kind": KIND_ARTICLE, "path": article.path, "run_id": run_id,
         "content_hash": article.content_hash, "title": article.title, "body": article.body,
-        "url": article.url or "", "author": article.author or "", "source": article.source or "",
+        "url": article.url, "author": article.author, "source": article.source or None,
         "source_key": source_key(article.source), "tags": tags, "tag_keys": [t.lower() for t in tags],
         "dated": article.date is not None,
     }
@@ -55,7 +55,7 @@ def article_doc(article: Article, run_id: str) -> dict:
                    date_end=solr_time(d.end), year=f"{d.year:04d}")
         if d.precision != "year":
             doc["month"] = f"{d.year:04d}-{d.month:02d}"
-    return doc
+    return {k: v for k, v in doc.items() if v is not None}  # no empty source in the facets
 
 
 def record_doc(rec: FileRecord, run_id: str, reason: str = "") -> dict:
