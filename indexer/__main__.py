@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from common.solr_http import SolrClient
 from indexer.corpus import DEFAULT_MAX_BYTES
 from indexer.run import FatalError, RunOptions, Summary, run_indexer
 from indexer.store import IndexLocked
@@ -42,8 +43,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("no index folder: pass --index DIR or set INDEX_DIR")
     if args.max_bytes < 1 or args.batch_size < 1 or args.workers < 1:
         p.error("--max-bytes, --batch-size and --workers must be positive")
-    if args.sink == "solr" and not args.solr_url:
-        p.error("--sink solr needs --solr-url URL or SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
+    if args.sink == "solr":
+        if not args.solr_url:
+            p.error("--sink solr needs --solr-url URL or SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
+        try:
+            args.solr = SolrClient(args.solr_url, args.solr_collection)
+        except ValueError as exc:
+            p.error(str(exc))
     return args
 
 
@@ -56,14 +62,12 @@ def run(opts: RunOptions, args: argparse.Namespace) -> Summary:
     """The run for the chosen sink (the Solr sink lives in indexer/solr_sink.py)."""
     if args.sink != "solr":
         return run_indexer(opts)
-    from common.solr_http import SolrClient
     from indexer.solr_sink import run_solr_indexer
 
     try:
-        client = SolrClient(args.solr_url, args.solr_collection)
-    except ValueError as exc:
-        raise FatalError(str(exc)) from None
-    return run_solr_indexer(opts, client)
+        return run_solr_indexer(opts, args.solr)
+    finally:
+        args.solr.close()
 
 
 class Progress:

@@ -21,6 +21,7 @@ from markupsafe import escape
 from common.layout import IndexUnavailable
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, TITLE_BOOST
 from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
+from search.engine import valid_id
 from search.highlight import Span, mark_all, snippet
 from search.query import Clause, ParsedQuery, parse_query
 from search.request import SearchRequest
@@ -29,7 +30,6 @@ from search.results import ArticleResponse, Hit, IndexState, Related, SearchResp
 SUGGEST_BELOW = 3
 FACET_TOP = 20
 RELATED = 5
-MAX_ID_LEN = 512
 RUN_DOC_ID = "_indexer_last_run"  # written by indexer/solr_sink.py
 STATE_TTL = 5.0  # seconds the last-run summary is cached between searches
 MARK_PRE, MARK_POST = "\x02", "\x03"  # highlight markers that cleaned text never holds
@@ -159,11 +159,6 @@ def suggestion_from(data: dict, parsed: ParsedQuery) -> str | None:
             fixed = options[0]["word"] if isinstance(options[0], dict) else str(options[0])
             text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", fixed, text, flags=re.IGNORECASE)
     return text if text.lower() != parsed.text.lower() else None
-
-
-def valid_id(doc_id: str) -> bool:
-    """Ids are short printable strings; anything else cannot name an article."""
-    return 0 < len(doc_id) <= MAX_ID_LEN and doc_id.isprintable()
 
 
 def _ms(t0: float) -> float:

@@ -149,3 +149,17 @@ def test_unreachable_solr_is_503_json():
         err = r.get_json()["error"]
         assert err["code"] == "index_unavailable" and "127.0.0.1" not in err["message"]
     app.extensions["search_engine"].close()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--sink", "solr"], "needs --solr-url"),
+    (["--sink", "solr", "--solr-url", "localhost:8983"], "not an http"),
+    (["--sink", "solr", "--solr-url", "http://h:1/solr", "--solr-collection", "a/b"], "not a collection name"),
+])
+def test_indexer_refuses_bad_solr_arguments(argv, words, tmp_path, capsys, monkeypatch):
+    from indexer.__main__ import main
+
+    monkeypatch.delenv("SOLR_URL", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["--corpus", str(tmp_path), "--index", str(tmp_path / "state"), *argv])
+    assert exc.value.code == 2 and words in capsys.readouterr().err
