@@ -31,7 +31,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(INDEX_DIR=os.environ.get("INDEX_DIR", str(ROOT / "var" / "index")),
                       CORPUS_DIR=os.environ.get("CORPUS_DIR"), BASE_URL=os.environ.get("BASE_URL"),
                       ADMIN_TOKEN=os.environ.get("NEWS_ADMIN_TOKEN") or None,
-                      SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", "whoosh"))
+                      SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", "whoosh"),
+                      SOLR_URL=os.environ.get("SOLR_URL"), SOLR_COLLECTION=os.environ.get("SOLR_COLLECTION"))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.config.update(config or {})
     app.json.sort_keys = False  # keep the documented field order

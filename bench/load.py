@@ -1,6 +1,7 @@
 """Bounded load test of the production server, next to an FTS5 peer, plus a memory soak.
 
     python bench/load.py [--index DIR] [--seconds 60] [--concurrency 8 32] [--soak 300]
+                         [--backend whoosh solr]
 
 1. Reuters-21578 (~20k stories) indexed by the real indexer (or an existing --index).
 2. `python app.py` (waitress, as users start it) on 127.0.0.1; a load client (2 processes
@@ -8,6 +9,9 @@
    --concurrency; requests/s, p50/p95/p99 and errors (any status but 200) are printed.
 3. The same load against bench/fts5_server.py (Flask + SQLite FTS5 over the same texts).
 4. A soak of --soak seconds against our server, its RSS sampled at start and end.
+With ``--backend solr`` the same corpus is also indexed into a local SolrCloud by the
+real indexer (``--sink solr``, timed next to the Whoosh build of the same run) and
+app.py is served a second time with SEARCH_BACKEND=solr under the same load.
 Only loopback is targeted; every loop is bounded by a deadline.
 """
 
@@ -141,49 +145,78 @@ def start(cmd: list[str], env: dict | None = None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def timed_index(corpus: Path, index: Path, *extra: str) -> float:
+    """Seconds for one `python -m indexer` run (the product path: files, cleaning, sink)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index), "--quiet",
+                    *extra], cwd=ROOT, check=True)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, help="an existing INDEX_DIR of Reuters (else built)")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     ap.add_argument("--soak", type=float, default=300, help="soak seconds (0 to skip)")
+    ap.add_argument("--backend", nargs="+", choices=("whoosh", "solr"), default=["whoosh"])
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    index = args.index
+    corpus, index = work / "reuters", args.index
+    n = write_corpus(corpus, None) if index is None or "solr" in args.backend else 0
     if index is None:
-        corpus, index = work / "reuters", work / "index"
-        write_corpus(corpus, None)
-        subprocess.run([sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index),
-                        "--quiet"], cwd=ROOT, check=True)
+        index = work / "index"
+        secs = timed_index(corpus, index)
+        print(f"whoosh: indexed {n} files in {secs:.0f}s ({n / secs:.0f} files/s)", flush=True)
     db = work / "fts5.db"
     build_fts(db, index)
-
-    ours_port, peer_port = free_port(), free_port()
-    ours = start([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(ours_port)],
-                 {"INDEX_DIR": str(index)})
-    peer = start([sys.executable, "bench/fts5_server.py", "--db", str(db), "--port", str(peer_port)])
+    servers, procs, cluster = [], [], None
     try:
-        wait_ready(ours_port, "/healthz")
-        wait_ready(peer_port, "/api/search?q=oil")
-        for name, port in (("ours (app.py)", ours_port), ("FTS5 peer", peer_port)):
-            run_load(port, 4, 5)  # warm-up, not reported
-        print(f"{'server':<16}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
-        for c in args.concurrency:
-            for name, port in (("ours (app.py)", ours_port), ("FTS5 peer", peer_port)):
-                r = run_load(port, c, args.seconds)
-                print(f"{name:<16}{c:>5}{r['rps']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
-                      f"{r['errors']:>8}", flush=True)
-        if args.soak:
-            before = rss_mb(ours.pid)
-            r = run_load(ours_port, 16, args.soak)
-            after = rss_mb(ours.pid)
-            print(f"soak {args.soak:.0f} s at 16 connections: {r['requests']} requests, {r['errors']} errors, "
-                  f"server RSS {before:.0f} MB at start, {after:.0f} MB at end")
+        if "whoosh" in args.backend:
+            servers.append(("ours (whoosh)", free_port(), {"INDEX_DIR": str(index)}))
+        if "solr" in args.backend:
+            from bench.solr_feed import start_cluster
+
+            cluster = start_cluster()
+            secs = timed_index(corpus, work / "solr-state", "--sink", "solr", "--solr-url", cluster.url)
+            print(f"solr: indexed {n} files in {secs:.0f}s ({n / secs:.0f} files/s) by `python -m indexer --sink solr`",
+                  flush=True)
+            servers.append(("ours (solr)", free_port(), {"SEARCH_BACKEND": "solr", "SOLR_URL": cluster.url,
+                                                          "INDEX_DIR": str(work / "solr-state")}))
+        peer_port = free_port()
+        for _name, port, env in servers:
+            procs.append(start([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], env))
+        procs.append(start([sys.executable, "bench/fts5_server.py", "--db", str(db), "--port", str(peer_port)]))
+        servers.append(("FTS5 peer", peer_port, {}))
+        measure_all(args, servers, procs, cluster)
     finally:
-        for p in (ours, peer):
+        for p in procs:
             p.terminate()
             p.wait(timeout=30)
+        if cluster is not None:
+            cluster.close()
+
+
+def measure_all(args, servers: list, procs: list, cluster) -> None:
+    """Warm each server, run the load at each concurrency, then the soak of the first."""
+    for name, port, _env in servers:
+        wait_ready(port, "/healthz" if name != "FTS5 peer" else "/api/search?q=oil")
+        run_load(port, 4, 5)  # warm-up, not reported
+    print(f"{'server':<16}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for c in args.concurrency:
+        for name, port, _env in servers:
+            r = run_load(port, c, args.seconds)
+            print(f"{name:<16}{c:>5}{r['rps']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
+                  f"{r['errors']:>8}", flush=True)
+    if cluster is not None:
+        print(f"Solr JVM (2 nodes + ZooKeeper) RSS {rss_mb(cluster.proc.pid):.0f} MB", flush=True)
+    if args.soak:
+        before = rss_mb(procs[0].pid)
+        r = run_load(servers[0][1], 16, args.soak)
+        after = rss_mb(procs[0].pid)
+        print(f"soak {args.soak:.0f} s at 16 connections ({servers[0][0]}): {r['requests']} requests, "
+              f"{r['errors']} errors, server RSS {before:.0f} MB at start, {after:.0f} MB at end")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """Search speed through the WSGI app vs SQLite FTS5, at 20k (and optionally 200k) stories.
 
-    PYTHONPATH=. python bench/search_speed.py [--copies 10] [--reps 3]
+    PYTHONPATH=. python bench/search_speed.py [--copies 10] [--reps 3] [--backend whoosh solr]
+
+``--backend solr`` serves the same app with SEARCH_BACKEND=solr over a local SolrCloud
+(solr/launcher: 2 nodes, 2 shards x 2 replicas on this machine) loaded with the same
+articles, and prints the rate of that load next to FTS5's insert rate of the same texts.
 
 Reuters-21578 (every non-empty story, ~19k) is indexed with ``--copies`` repetitions
 (new ids). The app is served by waitress (``python app.py``, 8 threads) in a subprocess
@@ -110,29 +114,64 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=1, help="10 gives ~200k stories")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="reuse/keep the index and FTS5 db in this folder")
+    ap.add_argument("--backend", nargs="+", choices=("whoosh", "solr"), default=["whoosh"])
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="speed-"))
     work.mkdir(parents=True, exist_ok=True)
     index_dir, fts_path = work / f"index-{args.copies}", work / f"fts-{args.copies}.db"
     stories = reuters_stories()
     n = len(stories) * args.copies
-    if not (index_dir / "current").exists():
+    if "whoosh" in args.backend and not (index_dir / "current").exists():
         t = time.time()
         build_index(index_dir, reuters_articles(args.copies, stories), procs=2 if args.copies > 1 else 1)
         print(f"whoosh index of {n} stories built in {time.time() - t:.0f}s", file=sys.stderr)
+    fts_rate = None
     if fts_path.exists():
         db = sqlite3.connect(fts_path)
     else:
+        t = time.perf_counter()
         db = build_fts(fts_path, reuters_articles(args.copies, stories))
+        fts_rate = n / (time.perf_counter() - t)
+        print(f"FTS5 insert: {fts_rate:.0f} stories/s", file=sys.stderr)
+    print(f"stories: {n}  queries: {len(QUERIES)} x {args.reps}")
+    print("| backend | stories | ours p50 ms | ours p95 ms | FTS5 p50 ms | FTS5 p95 ms | p50 ratio | p95 ratio "
+          "| server took_ms p50 / p95 | server RSS MB start / end |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for backend in args.backend:
+        env = {**os.environ, "INDEX_DIR": str(index_dir), "PYTHONPATH": str(ROOT), "SEARCH_BACKEND": backend}
+        env.pop("CORPUS_DIR", None)
+        if backend == "solr":
+            run_solr(args, db, n, env, reuters_articles(args.copies, stories), fts_rate)
+        else:
+            measure(args, db, n, backend, env)
 
+
+def run_solr(args, db: sqlite3.Connection, n: int, env: dict, articles, fts_rate: float | None) -> None:
+    """Start the local SolrCloud, load the articles (timed), then measure the app on it."""
+    from bench.solr_feed import load_articles, start_cluster
+    from common.solr_http import SolrClient
+
+    cluster = start_cluster()
+    try:
+        client = SolrClient(cluster.url, "news")
+        loaded, secs = load_articles(client, articles)
+        client.close()
+        versus = f" ({loaded / secs / fts_rate:.2f}x FTS5's insert rate in this run)" if fts_rate else ""
+        print(f"Solr load: {loaded / secs:.0f} stories/s{versus}, batches of 1000 committed", file=sys.stderr)
+        measure(args, db, n, "solr", {**env, "SOLR_URL": cluster.url, "SOLR_COLLECTION": "news"})
+        print(f"Solr (2 nodes + ZooKeeper, one JVM) RSS: {rss_mb(cluster.proc.pid):.0f} MB", file=sys.stderr)
+    finally:
+        cluster.close()
+
+
+def measure(args, db: sqlite3.Connection, n: int, backend: str, env: dict) -> None:
+    """Serve app.py on one backend and time the queries against FTS5, interleaved."""
     port = free_port()
-    env = {**os.environ, "INDEX_DIR": str(index_dir), "PYTHONPATH": str(ROOT)}
-    env.pop("CORPUS_DIR", None)
     server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--threads", "8"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        for _ in range(300):
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=5).read()
                 break
@@ -159,11 +198,8 @@ def main() -> None:
                 t_fts.append((time.perf_counter() - t0) * 1000)
         totals = [ours(q)["total"] for q in QUERIES]
         p50o, p95o, p50f, p95f = pct(t_ours, .5), pct(t_ours, .95), pct(t_fts, .5), pct(t_fts, .95)
-        print(f"stories: {n}  queries: {len(QUERIES)} x {args.reps}  median hits/query: {statistics.median(totals):.0f}")
-        print("| stories | ours p50 ms | ours p95 ms | FTS5 p50 ms | FTS5 p95 ms | p50 ratio | p95 ratio "
-              "| server took_ms p50 / p95 | server RSS MB start / end |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        print(f"| {n} | {p50o:.1f} | {p95o:.1f} | {p50f:.1f} | {p95f:.1f} | {p50o / p50f:.1f}x | {p95o / p95f:.1f}x "
+        print(f"{backend}: median hits/query {statistics.median(totals):.0f}", file=sys.stderr)
+        print(f"| {backend} | {n} | {p50o:.1f} | {p95o:.1f} | {p50f:.1f} | {p95f:.1f} | {p50o / p50f:.1f}x | {p95o / p95f:.1f}x "
               f"| {pct(server_ms, .5):.1f} / {pct(server_ms, .95):.1f} | {rss_start:.0f} / {rss_mb(server.pid):.0f} |")
         slow = sorted(zip(t_ours, QUERIES * args.reps), reverse=True)[:5]
         print("slowest (ms): " + ", ".join(f"{q!r} {t:.0f}" for t, q in slow), file=sys.stderr)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common.solr_http import SolrClient
 from indexer.corpus import DEFAULT_MAX_BYTES
 from indexer.pipeline import DOC_TIME_BUDGET
 from indexer.run import FatalError, MassDeleteRefused, RunOptions, Summary, run_indexer
@@ -39,6 +40,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="skip a file that takes longer than this to clean (0: no bound)")
     p.add_argument("--allow-mass-delete", action="store_true",
                    help="let this run remove more than half of the indexed files (else refused, exit 3)")
+    p.add_argument("--sink", choices=("whoosh", "solr"), default=default_sink(),
+                   help="where articles go: the Whoosh index in --index (default), or a SolrCloud "
+                        "collection (then --index holds only the lock and the file record); env SEARCH_BACKEND")
+    p.add_argument("--solr-url", default=os.environ.get("SOLR_URL"), help="Solr node URL(s), comma-separated (env SOLR_URL)")
+    p.add_argument("--solr-collection", default=os.environ.get("SOLR_COLLECTION") or "news",
+                   help="Solr collection (env SOLR_COLLECTION, default news)")
     args = p.parse_args(argv)
     if not args.corpus:
         p.error("no corpus: pass --corpus DIR or set CORPUS_DIR")
@@ -48,7 +55,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--max-bytes, --batch-size and --workers must be positive")
     if not 0 <= args.doc_timeout < float("inf"):
         p.error("--doc-timeout must be a number of seconds, 0 or more")
+    if args.sink == "solr":
+        if not args.solr_url:
+            p.error("--sink solr needs --solr-url URL or SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
+        try:
+            args.solr = SolrClient(args.solr_url, args.solr_collection)
+        except ValueError as exc:
+            p.error(str(exc))
     return args
+
+
+def default_sink() -> str:
+    """solr when SEARCH_BACKEND=solr (the app and the indexer then agree), else whoosh."""
+    return "solr" if os.environ.get("SEARCH_BACKEND", "").strip().lower() == "solr" else "whoosh"
+
+
+def run(opts: RunOptions, args: argparse.Namespace) -> Summary:
+    """The run for the chosen sink (the Solr sink lives in indexer/solr_sink.py)."""
+    if args.sink != "solr":
+        return run_indexer(opts)
+    from indexer.solr_sink import run_solr_indexer
+
+    try:
+        return run_solr_indexer(opts, args.solr)
+    finally:
+        args.solr.close()
 
 
 class Progress:
@@ -127,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         log=lambda message: print(f"indexer: {message}", file=sys.stderr, flush=True),
     )
     try:
-        summary = run_indexer(opts)
+        summary = run(opts, args)
     except IndexLocked as exc:
         print(f"indexer: {exc}", file=sys.stderr)
         return EXIT_LOCKED

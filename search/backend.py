@@ -13,7 +13,7 @@ from typing import Mapping, Protocol, runtime_checkable
 from search.request import SearchRequest
 from search.results import ArticleResponse, SearchResponse
 
-BACKENDS = ("whoosh",)
+BACKENDS = ("whoosh", "solr")
 DEFAULT_BACKEND = "whoosh"
 
 
@@ -54,13 +54,28 @@ def open_backend(config: Mapping[str, object]) -> SearchBackend:
     """The backend config["SEARCH_BACKEND"] names (default whoosh), opened lazily."""
     name = str(config.get("SEARCH_BACKEND") or DEFAULT_BACKEND).strip().lower()
     if name == "whoosh":
-        from search.engine import SearchEngine
-
-        from search.engine import HEAVY_SLOTS, SEARCH_BUDGET_S
+        from search.engine import HEAVY_SLOTS, SEARCH_BUDGET_S, SearchEngine
 
         index_dir = config.get("INDEX_DIR")
         if not index_dir:
             raise BackendConfigError("SEARCH_BACKEND=whoosh needs INDEX_DIR (the index folder)")
         return SearchEngine(str(index_dir), budget_s=float(config.get("SEARCH_BUDGET_S", SEARCH_BUDGET_S)),
                             heavy_slots=int(config.get("HEAVY_SLOTS", HEAVY_SLOTS)))
+    if name == "solr":
+        return _open_solr(config)
     raise BackendConfigError(f"SEARCH_BACKEND={name!r} is not one of {', '.join(BACKENDS)}")
+
+
+def _open_solr(config: Mapping[str, object]) -> SearchBackend:
+    """The Solr backend over SOLR_URL (one or more node URLs) and SOLR_COLLECTION (default news)."""
+    from common.solr_http import DEFAULT_COLLECTION, SolrClient
+    from search.solr import SolrBackend
+
+    url = str(config.get("SOLR_URL") or "").strip()
+    if not url:
+        raise BackendConfigError("SEARCH_BACKEND=solr needs SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
+    collection = str(config.get("SOLR_COLLECTION") or DEFAULT_COLLECTION).strip()
+    try:
+        return SolrBackend(SolrClient(url, collection))
+    except ValueError as exc:
+        raise BackendConfigError(str(exc)) from None

@@ -1,4 +1,5 @@
-"""The JSON API through the real Flask app on a real index: statuses and one error shape."""
+"""The JSON API through the real Flask app on a real index: statuses and one error shape,
+on both backends (Whoosh, and the same corpus in a local SolrCloud)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ import pytest
 
 from app import create_app
 from search_fixtures import search_index  # noqa: F401  (session fixture)
+from solr_cluster import solr_cluster, solr_search_config  # noqa: F401  (session fixtures)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-@pytest.fixture(scope="module")
-def client(search_index):  # noqa: F811
-    app = create_app({"INDEX_DIR": str(search_index), "TESTING": False})
-    return app.test_client()
+@pytest.fixture(scope="module", params=["whoosh", "solr"])
+def client(request, search_index):  # noqa: F811
+    config = {"INDEX_DIR": str(search_index), "TESTING": False}
+    if request.param == "solr":
+        config = {**request.getfixturevalue("solr_search_config"), "TESTING": False}
+    app = create_app(config)
+    yield app.test_client()
+    app.extensions["search_engine"].close()
 
 
 def assert_error(resp, status, code, param=None):

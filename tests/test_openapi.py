@@ -1,4 +1,5 @@
-"""Real responses, errors included, validate against the served OpenAPI document."""
+"""Real responses, errors included, validate against the served OpenAPI document (on both
+backends: the Whoosh index and the same corpus in a local SolrCloud)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ import pytest
 
 from app import create_app
 from search_fixtures import search_index  # noqa: F401  (session fixture)
+from solr_cluster import solr_cluster, solr_search_config  # noqa: F401  (session fixtures)
 
 
-@pytest.fixture(scope="module")
-def client(search_index):  # noqa: F811
-    return create_app({"INDEX_DIR": str(search_index)}).test_client()
+@pytest.fixture(scope="module", params=["whoosh", "solr"])
+def client(request, search_index):  # noqa: F811
+    config = {"INDEX_DIR": str(search_index)}
+    if request.param == "solr":
+        config = request.getfixturevalue("solr_search_config")
+    app = create_app(config)
+    yield app.test_client()
+    app.extensions["search_engine"].close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,268 @@
+"""The indexer's Solr sink: the same scan, cleaning and article records, sent to SolrCloud.
+
+`python -m indexer --sink solr` (or SEARCH_BACKEND=solr) runs this instead of the Whoosh
+writer. ``--index DIR`` then holds only the run lock, the file record
+(``solr-state.sqlite``) and the cleaner's furniture counts: Solr is the index.
+
+Each batch is one update request with ``commit=true``; the batch's file records are
+written only after Solr answered it, so a kill (or a lost node) at any moment loses
+nothing: the next run sends again whatever was not recorded. Exact copies become
+``duplicate`` documents pointing at their article, as in the Whoosh index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from common.documents import Article, FileState, source_key
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
+from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
+from indexer.corpus import CorpusFile, Manifest, load_manifest, scan_corpus
+from indexer.furniture import FurnitureStats
+from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
+from indexer.run import FatalError, RunOptions, Summary
+from indexer.solr_state import FileRecord, SolrState
+from indexer.store import RunLock
+
+RUN_DOC_ID = "_indexer_last_run"  # the document holding the last run's summary
+KIND_RUN = "run"
+
+
+def solr_time(dt) -> str:
+    """A naive UTC datetime as Solr's date syntax, to the millisecond."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def article_doc(article: Article, run_id: str) -> dict:
+    """The Solr document of an article (field names of solr/configset/schema.xml)."""
+    tags = [t.replace(",", " ").strip() for t in article.tags if t.strip()]
+    doc = {
+        "id": article.id, "kind": KIND_ARTICLE, "path": article.path, "run_id": run_id,
+        "content_hash": article.content_hash, "title": article.title, "body": article.body,
+        "url": article.url, "author": article.author, "source": article.source or None,
+        "source_key": source_key(article.source), "tags": tags, "tag_keys": [t.lower() for t in tags],
+        "dated": article.date is not None,
+    }
+    if article.date is not None:
+        d = article.date
+        doc.update(date=d.iso(), date_precision=d.precision, date_start=solr_time(d.start),
+                   date_end=solr_time(d.end), year=f"{d.year:04d}")
+        if d.precision != "year":
+            doc["month"] = f"{d.year:04d}-{d.month:02d}"
+    return {k: v for k, v in doc.items() if v is not None}  # no empty source in the facets
+
+
+def record_doc(rec: FileRecord, run_id: str, reason: str = "") -> dict:
+    """The Solr document of a duplicate or skipped file: which article it copies, or why."""
+    doc = {"id": rec.id, "kind": rec.kind, "path": rec.path, "run_id": run_id,
+           "content_hash": rec.content_hash, "dup_of": rec.dup_of}
+    if reason:
+        doc["skip_reason"] = reason
+    return doc
+
+
+@dataclass
+class _Batch:
+    docs: list[dict] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    records: list[FileRecord] = field(default_factory=list)
+    removed_paths: list[str] = field(default_factory=list)
+
+
+def run_solr_indexer(opts: RunOptions, client: SolrClient) -> Summary:
+    """Bring the Solr collection up to date with opts.corpus; the record lives in opts.index_dir."""
+    corpus = Path(opts.corpus)
+    if not corpus.is_dir():
+        raise FatalError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set CORPUS_DIR")
+    state_dir = Path(opts.index_dir)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FatalError(f"cannot create state folder {state_dir}: {exc.strerror or exc}") from exc
+    t0 = time.time()
+    summary = Summary(rebuild=opts.rebuild, corpus=str(corpus), started=_now())
+    summary.index_version = f"solr:{client.collection}"
+    with RunLock(state_dir):
+        state = SolrState(state_dir)
+        try:
+            _SolrRun(opts, client, state, summary).run(corpus)
+        except SolrUnavailable as exc:
+            raise FatalError(f"{exc}; files not confirmed by Solr are sent again by the next run") from exc
+        except SolrRequestError as exc:
+            raise FatalError(
+                f"Solr refused a batch ({exc}); files not confirmed are sent again by the next run: "
+                "check the cluster (all shards need a live replica) and the collection's configset"
+            ) from exc
+        finally:
+            state.close()
+    summary.seconds = round(time.time() - t0, 3)
+    summary.finished = _now()
+    _send_summary(client, summary)
+    return summary
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _send_summary(client: SolrClient, summary: Summary) -> None:
+    """Store the run summary in the collection, so every search node can show it."""
+    import json
+
+    data = summary.to_dict() | {"skipped_files": summary.skipped_files[:100]}
+    doc = {"id": RUN_DOC_ID, "kind": KIND_RUN, "run": json.dumps(data, ensure_ascii=False)}
+    try:
+        client.post_json("update", [doc], {"commit": "true"})
+    except (SolrUnavailable, SolrRequestError) as exc:
+        raise FatalError(f"the collection was updated, but the run summary could not be sent ({exc})") from exc
+
+
+class _SolrRun:
+    """One run: diff the corpus against the record, then send confirmed batches."""
+
+    def __init__(self, opts: RunOptions, client: SolrClient, state: SolrState, summary: Summary):
+        self.opts, self.client, self.state, self.summary = opts, client, state, summary
+        self.run_id = f"{_now()}-{os.getpid()}"
+        self.furniture = FurnitureStats.load(Path(opts.index_dir))
+        self.records = state.load()
+        self.canonical = {r.content_hash: r.id for r in self.records.values() if r.kind == KIND_ARTICLE}
+
+    def run(self, corpus: Path) -> None:
+        scan = scan_corpus(corpus, self.opts.max_bytes)
+        self.manifest = load_manifest(corpus)
+        self.corpus = corpus.resolve()
+        for item in scan.skipped + self.manifest.problems:
+            self.summary.skip(item)
+        jobs, removed = self._diff(scan.files)
+        batch = _Batch()
+        for path in removed:
+            rec = self.records.pop(path)
+            batch.deletes.append(rec.id)
+            batch.removed_paths.append(path)
+            if rec.kind == KIND_ARTICLE and self.canonical.get(rec.content_hash) == rec.id:
+                del self.canonical[rec.content_hash]
+        self.summary.removed += len(removed)
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(max(1, self.opts.workers)) as pool:
+            total, done = len(jobs), 0
+            for chunk in _chunks(jobs, self.opts.batch_size):
+                for result in self._process(pool, chunk):
+                    self._add(batch, result)
+                    done += 1
+                    if self.opts.progress:
+                        self.opts.progress(done, total)
+                self._send(batch)
+                batch = _Batch()
+            self._send(batch)
+            self._promote_orphans(pool)
+        if self.opts.rebuild:
+            # Documents no file record sent in this run: removed files a lost record forgot.
+            self.client.post_json("update", {"delete": {"query": f"*:* -run_id:\"{self.run_id}\" -kind:{KIND_RUN}"}},
+                                  {"commit": "true"})
+
+    def _diff(self, files: list[CorpusFile]) -> tuple[list[tuple[Job, FileRecord | None]], list[str]]:
+        """(files to process, removed paths); touched-but-same files only get their record refreshed."""
+        jobs, touched, seen = [], [], set()
+        for f in files:
+            seen.add(f.rel)
+            old = self.records.get(f.rel)
+            meta_hash = self.manifest.entry_hash(f.rel)
+            if old and not self.opts.rebuild:
+                if (old.size, old.mtime_ns, old.meta_hash) == (f.size, f.mtime_ns, meta_hash):
+                    self.summary.unchanged += 1
+                    continue
+                if old.meta_hash == meta_hash and _file_hash(f) == old.file_hash:
+                    touched.append(FileRecord(f.rel, old.id, old.kind, f.size, f.mtime_ns, old.file_hash,
+                                              meta_hash, old.content_hash, old.dup_of))
+                    self.summary.unchanged += 1
+                    continue
+            jobs.append((Job(f, doc_id_for(f.rel), self.manifest.entry(f.rel), meta_hash), old))
+        if touched:
+            self.state.commit(touched, [])
+        return jobs, [p for p in self.records if p not in seen]
+
+    def _process(self, pool, batch: list[tuple[Job, FileRecord | None]]) -> Iterator[tuple[Result, FileRecord | None]]:
+        """Feed the cleaner's corpus signal, then clean the batch in worker processes."""
+        for group, keys in pool.imap(line_keys, [job for job, _ in batch], chunksize=16):
+            if keys:
+                self.furniture.add(group, keys)
+        cache: dict[str, frozenset[str]] = {}
+        jobs = []
+        for j, _ in batch:
+            g = group_key(j.file.rel, j.manifest)
+            if g not in cache:
+                cache[g] = self.furniture.furniture(g)
+            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, cache[g]))
+        yield from zip(pool.imap(process_file, jobs, chunksize=8), (old for _, old in batch))
+
+    def _add(self, batch: _Batch, item: tuple[Result, FileRecord | None], count: bool = True) -> None:
+        """Turn one cleaned file into its Solr document and its pending record."""
+        result, old = item
+        st: FileState = result.state
+        doc_id = result.job.doc_id
+        if old is not None and old.kind == KIND_ARTICLE and self.canonical.get(old.content_hash) == doc_id:
+            del self.canonical[old.content_hash]
+        if result.skip is not None:
+            if count:
+                self.summary.skip(result.skip)
+            rec = FileRecord(st.path, doc_id, KIND_SKIPPED, st.size, st.mtime_ns, st.file_hash, st.meta_hash, "")
+            batch.docs.append(record_doc(rec, self.run_id, result.skip.reason))
+        else:
+            article = result.article
+            owner = self.canonical.get(article.content_hash)
+            if owner is not None and owner != doc_id:
+                rec = FileRecord(st.path, doc_id, KIND_DUPLICATE, st.size, st.mtime_ns, st.file_hash,
+                                 st.meta_hash, article.content_hash, owner)
+                batch.docs.append(record_doc(rec, self.run_id))
+                self.summary.duplicates += count
+            else:
+                self.canonical[article.content_hash] = doc_id
+                rec = FileRecord(st.path, doc_id, KIND_ARTICLE, st.size, st.mtime_ns, st.file_hash,
+                                 st.meta_hash, article.content_hash)
+                batch.docs.append(article_doc(article, self.run_id))
+                if count and old is None:
+                    self.summary.added += 1
+                elif count:
+                    self.summary.updated += 1
+        self.records[st.path] = rec
+        batch.records.append(rec)
+
+    def _send(self, batch: _Batch) -> None:
+        """One update request for the batch; the record is written only once Solr confirmed it."""
+        if not (batch.docs or batch.deletes):
+            return
+        if batch.deletes:
+            self.client.post_json("update", {"delete": batch.deletes}, {"commit": "false"})
+        self.client.post_json("update", batch.docs, {"commit": "true"})
+        self.state.commit(batch.records, batch.removed_paths)
+        self.furniture.save(Path(self.opts.index_dir))
+
+    def _promote_orphans(self, pool) -> None:
+        """Clean again the copies whose article was removed or changed, so no copy is lost."""
+        jobs = []
+        for rec in sorted(self.records.values(), key=lambda r: r.path):
+            if rec.kind == KIND_DUPLICATE and self.canonical.get(rec.content_hash) != rec.dup_of:
+                f = CorpusFile(rec.path, self.corpus / rec.path, rec.size, rec.mtime_ns)
+                jobs.append((Job(f, rec.id, self.manifest.entry(rec.path), rec.meta_hash), rec))
+        batch = _Batch()
+        for item in self._process(pool, jobs) if jobs else ():
+            self._add(batch, item, count=False)
+        self._send(batch)
+
+
+def _file_hash(f: CorpusFile) -> str:
+    try:
+        return hashlib.sha1(f.abs.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

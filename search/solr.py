@@ -1,0 +1,366 @@
+"""The Solr backend: the search interface (search/backend.py) over a SolrCloud collection.
+
+The same SearchRequest in, the same SearchResponse/ArticleResponse out, so the JSON API,
+the pages, Atom and watch/ work unchanged on an archive past one machine. The query is
+parsed by our own grammar (search/query.py) and written as a Lucene query over title
+(boosted) and body, so both backends read a query the same way; Solr ranks (BM25),
+filters, counts facets, corrects spelling and finds related articles. Snippets are cut by
+our own snippet code from the match offsets Solr's highlighter reports, so they are
+escaped and shaped exactly as with Whoosh.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+from markupsafe import escape
+
+from common.layout import IndexUnavailable
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE, TITLE_BOOST
+from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
+from search.engine import valid_id
+from search.highlight import Span, mark_all, snippet
+from search.query import Clause, ParsedQuery, parse_query
+from search.request import SearchRequest
+from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
+
+SUGGEST_BELOW = 3
+FACET_TOP = 20
+RELATED = 5
+RUN_DOC_ID = "_indexer_last_run"  # written by indexer/solr_sink.py
+STATE_TTL = 5.0  # seconds the last-run summary is cached between searches
+MARK_PRE, MARK_POST = "\x02", "\x03"  # highlight markers that cleaned text never holds
+HIT_FIELDS = "id,path,title,url,source,date,date_precision,tags,body,score"
+_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|\s])')
+
+
+def escape_term(word: str) -> str:
+    """A word as one Lucene term (every query-syntax character escaped)."""
+    return _SPECIAL.sub(r"\\\1", word)
+
+
+def quote(text: str) -> str:
+    """Text as a Lucene phrase or exact value in double quotes."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def clause_query(c: Clause) -> str:
+    """One clause over its field(s): title boosted like the Whoosh schema's field_boost."""
+    if c.kind == "filter":
+        return f"{'source_key' if c.field == 'source' else 'tag_keys'}:{quote(c.words[0])}"
+    if c.kind == "phrase":
+        term = quote(" ".join(c.words))
+    elif c.kind == "prefix":
+        term = escape_term(c.words[0]) + "*"
+    else:
+        term = escape_term(c.words[0])
+    fields = (c.field,) if c.field else ("title", "body")
+    parts = [f"{f}:{term}^{TITLE_BOOST:g}" if f == "title" else f"{f}:{term}" for f in fields]
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def lucene_query(parsed: ParsedQuery, mode: str = "all") -> str:
+    """The parsed query as Lucene syntax: groups ANDed ("all") or ORed ("any"), -exclusions kept."""
+    if parsed.is_empty or not parsed.groups:
+        return "*:*"
+    out, positive = [], False
+    for group in parsed.groups:
+        inner = " OR ".join(clause_query(c) for c in group)
+        inner = f"({inner})" if len(group) > 1 else inner
+        if group[0].negated:
+            out.append(f"-{inner}")
+        else:
+            positive = True
+            out.append(f"+{inner}" if mode == "all" else inner)
+    if not positive:
+        out.insert(0, "*:*")
+    return " ".join(out)
+
+
+def filter_queries(req: SearchRequest) -> list[str]:
+    """fq parameters: articles only, source and tag values, date overlap (tagged dt)."""
+    fqs = [f"kind:{KIND_ARTICLE}"]
+    if req.source:
+        fqs.append("source_key:(" + " OR ".join(quote(v.strip().lower()) for v in req.source) + ")")
+    if req.tag:
+        fqs.append("tag_keys:(" + " OR ".join(quote(v.strip().lower()) for v in req.tag) + ")")
+    if req.has_date_filter:
+        lo = _solr_time(req.date_from.start) if req.date_from else "*"
+        hi = _solr_time(req.date_to.end) if req.date_to else "*"
+        fqs.append(f"{{!tag=dt}}date_start:[* TO {hi}] AND date_end:[{lo} TO *]")
+    return fqs
+
+
+def _solr_time(dt) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+SORTS = {"relevance": "score desc,id asc", "newest": "date_start desc,id asc", "oldest": "date_start asc,id asc"}
+
+
+def spans_from_marked(marked: str, text: str) -> list[Span]:
+    """Match spans from Solr's whole-field highlight, checked against the stored text."""
+    spans, out, start, n = [], [], None, 0
+    for piece in re.split(f"([{MARK_PRE}{MARK_POST}])", marked):
+        if piece == MARK_PRE:
+            start = n
+        elif piece == MARK_POST and start is not None:
+            spans.append((start, n))
+            start = None
+        else:
+            out.append(piece)
+            n += len(piece)
+    return spans if "".join(out) == text else []
+
+
+def highlight_params(query: str) -> list[tuple[str, str]]:
+    """Ask for the whole body with matches between markers (offsets, not Solr's snippets)."""
+    return [
+        ("hl", "true"), ("hl.method", "unified"), ("hl.fl", "body"), ("hl.q", query),
+        ("hl.fragsize", "0"), ("hl.requireFieldMatch", "true"), ("hl.defaultSummary", "false"),
+        ("hl.tag.pre", MARK_PRE), ("hl.tag.post", MARK_POST), ("hl.maxAnalyzedChars", "10000000"),
+    ]
+
+
+def _facet_params() -> list[tuple[str, str]]:
+    params = [("facet", "true"), ("facet.mincount", "1"), ("json.nl", "map")]
+    for name, limit in (("year", -1), ("month", -1), ("source", FACET_TOP), ("tags", FACET_TOP)):
+        params += [("facet.field", name), (f"f.{name}.facet.limit", str(limit))]
+    params.append(("facet.query", "{!ex=dt key=undated}(*:* -dated:true)"))
+    return params
+
+
+def facets_from(data: dict) -> dict[str, dict[str, int]]:
+    """Solr's facet counts in the Whoosh backend's order (dates newest first, others by count)."""
+    fields = (data.get("facet_counts") or {}).get("facet_fields") or {}
+
+    def top(c: dict[str, int]) -> dict[str, int]:
+        return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_TOP])
+
+    return {
+        "year": dict(sorted((fields.get("year") or {}).items(), reverse=True)),
+        "month": dict(sorted((fields.get("month") or {}).items(), reverse=True)),
+        "source": top(fields.get("source") or {}),
+        "tag": top(fields.get("tags") or {}),
+    }
+
+
+def suggestion_from(data: dict, parsed: ParsedQuery) -> str | None:
+    """The user's text with each unknown word replaced by Solr's first correction."""
+    found = (data.get("spellcheck") or {}).get("suggestions") or {}
+    text = parsed.text
+    for word in dict.fromkeys(parsed.plain_words):
+        entry = found.get(word)
+        options = entry.get("suggestion") if isinstance(entry, dict) else None
+        if options:
+            fixed = options[0]["word"] if isinstance(options[0], dict) else str(options[0])
+            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", fixed, text, flags=re.IGNORECASE)
+    return text if text.lower() != parsed.text.lower() else None
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+class SolrBackend:
+    """Answers searches, article look-ups, stats and health checks from a Solr collection."""
+
+    def __init__(self, client: SolrClient) -> None:
+        self.client = client
+        self._state: tuple[float, IndexState] | None = None
+        self._state_lock = threading.Lock()
+
+    def _call(self, handler: str, params) -> dict:
+        """One request; an unreachable or failing cluster becomes IndexUnavailable (a 503)."""
+        try:
+            return self.client.get(handler, params)
+        except SolrUnavailable as exc:
+            raise IndexUnavailable(str(exc)) from exc
+        except SolrRequestError as exc:
+            raise IndexUnavailable(f"the Solr collection {self.client.collection!r} could not answer ({exc})") from exc
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        """Ranked, filtered, faceted, highlighted results for one request."""
+        t0 = time.perf_counter()
+        parsed = parse_query(req.q)
+        data = self._select(req, parsed, "all")
+        fallback = None
+        if data["response"]["numFound"] == 0 and parsed.can_fall_back:
+            data, fallback = self._select(req, parsed, "any"), "any_words"
+        total = data["response"]["numFound"]
+        hits = self._hits(data, with_score=self._sort(req, parsed) == "relevance")
+        suggestion = None
+        if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
+            suggestion = suggestion_from(data, parsed)
+        undated = (data.get("facet_counts") or {}).get("facet_queries", {}).get("undated", 0)
+        return SearchResponse(
+            request=req, total=total, hits=hits, facets=facets_from(data), took_ms=_ms(t0),
+            index=self.index_state(), suggestion=suggestion, fallback=fallback,
+            syntax_error=parsed.syntax_error, undated_hidden=undated if req.has_date_filter else 0,
+            ignored_words=list(parsed.dropped_stopwords),
+        )
+
+    @staticmethod
+    def _sort(req: SearchRequest, parsed: ParsedQuery) -> str:
+        if req.sort == "relevance" and not parsed.has_text_clauses:
+            return "newest"
+        return req.sort
+
+    def _select(self, req: SearchRequest, parsed: ParsedQuery, mode: str) -> dict:
+        query = lucene_query(parsed, mode)
+        params: list[tuple[str, str]] = [
+            ("q", query), ("defType", "lucene"), ("q.op", "OR"), ("fl", HIT_FIELDS),
+            ("start", str((req.page - 1) * req.size)), ("rows", str(req.size)),
+            ("sort", SORTS[self._sort(req, parsed)]),
+        ]
+        params += [("fq", fq) for fq in filter_queries(req)]
+        params += _facet_params()
+        if parsed.has_text_clauses:
+            params += highlight_params(query)
+        if parsed.plain_words:
+            params += [("spellcheck", "true"), ("spellcheck.q", " ".join(parsed.plain_words)),
+                       ("spellcheck.count", "5")]
+        return self._call("select", params)
+
+    def _hits(self, data: dict, with_score: bool) -> list[Hit]:
+        docs = data["response"]["docs"]
+        marked = data.get("highlighting") or {}
+        copies = self._duplicates([d["id"] for d in docs])
+        hits = []
+        for d in docs:
+            body = d.get("body") or ""
+            hl = (marked.get(d["id"]) or {}).get("body") or []
+            spans = spans_from_marked(hl[0], body) if hl else []
+            hits.append(Hit(
+                id=d["id"], path=d.get("path", ""), title=d.get("title") or "", url=d.get("url") or None,
+                source=d.get("source") or None, date=d.get("date") or None,
+                date_precision=d.get("date_precision") or None, tags=list(d.get("tags") or []),
+                score=round(d["score"], 4) if with_score and "score" in d else None,
+                snippet=snippet(body, spans), duplicates=copies.get(d["id"], []),
+            ))
+        return hits
+
+    def _duplicates(self, ids: list[str]) -> dict[str, list[str]]:
+        """Article id -> ids of its exact copies, sorted (one request for the page)."""
+        if not ids:
+            return {}
+        data = self._call("select", [
+            ("q", "*:*"), ("fq", f"kind:{KIND_DUPLICATE}"), ("fq", "{!terms f=dup_of}" + ",".join(ids)),
+            ("fl", "id,dup_of"), ("rows", "10000"), ("sort", "id asc"),
+        ])
+        out: dict[str, list[str]] = {}
+        for d in data["response"]["docs"]:
+            out.setdefault(d["dup_of"], []).append(d["id"])
+        return out
+
+    # -- article, stats, health ------------------------------------------------------------
+
+    def _get(self, doc_id: str) -> dict | None:
+        data = self._call("get", [("id", doc_id)])
+        return data.get("doc")
+
+    def article(self, doc_id: str, q: str | None = None) -> ArticleResponse | None:
+        """One whole article (a copy's id resolves to its original), or None."""
+        t0 = time.perf_counter()
+        if not valid_id(doc_id) or doc_id == RUN_DOC_ID:
+            return None
+        doc = self._get(doc_id)
+        if doc and doc.get("kind") == KIND_DUPLICATE:
+            doc = self._get(doc.get("dup_of") or "") if doc.get("dup_of") else None
+        if not doc or doc.get("kind") != KIND_ARTICLE:
+            return None
+        body = doc.get("body") or ""
+        spans = self._article_spans(doc["id"], body, q) if q else []
+        return ArticleResponse(
+            id=doc["id"], path=doc.get("path", ""), title=doc.get("title") or "", url=doc.get("url") or None,
+            source=doc.get("source") or None, author=doc.get("author") or None, date=doc.get("date") or None,
+            date_precision=doc.get("date_precision") or None, tags=list(doc.get("tags") or []), text=body,
+            text_html=mark_all(body, spans) if spans else escape(body), duplicates=self._duplicates([doc["id"]]).get(doc["id"], []),
+            related=self._related(doc["id"]), took_ms=_ms(t0), index=self.index_state(),
+        )
+
+    def _article_spans(self, doc_id: str, body: str, q: str) -> list[Span]:
+        parsed = parse_query(" ".join(q.split())[:1000])
+        if not parsed.has_text_clauses:
+            return []
+        query = lucene_query(parsed, "any")
+        data = self._call("select", [("q", f"id:{quote(doc_id)}"), ("fl", "id"), *highlight_params(query)])
+        hl = ((data.get("highlighting") or {}).get(doc_id) or {}).get("body") or []
+        return spans_from_marked(hl[0], body) if hl else []
+
+    def _related(self, doc_id: str) -> list[Related]:
+        """More-like-this over the body, articles only."""
+        data = self._call("select", [
+            ("q", "{!mlt qf=body mintf=1 mindf=1 maxqt=25}" + doc_id), ("fq", f"kind:{KIND_ARTICLE}"),
+            ("fl", "id,title,date,source"), ("rows", str(RELATED)),
+        ])
+        return [Related(d["id"], d.get("title") or "", d.get("date") or None, d.get("source") or None)
+                for d in data["response"]["docs"] if d["id"] != doc_id]
+
+    def index_state(self) -> IndexState:
+        """The collection and the indexer's last run (cached a few seconds)."""
+        with self._state_lock:
+            if self._state and time.monotonic() - self._state[0] < STATE_TTL:
+                return self._state[1]
+        doc = self._get(RUN_DOC_ID)
+        last = None
+        if doc and doc.get("run"):
+            try:
+                last = {k: v for k, v in json.loads(doc["run"]).items() if not isinstance(v, (list, dict))}
+            except (ValueError, AttributeError):
+                last = None
+        state = IndexState(f"solr:{self.client.collection}", None, last)
+        with self._state_lock:
+            self._state = (time.monotonic(), state)
+        return state
+
+    def stats(self) -> dict:
+        """Document counts by kind and the last indexer run."""
+        data = self._call("select", [
+            ("q", "*:*"), ("rows", "0"), ("facet", "true"), ("facet.field", "kind"), ("json.nl", "map"),
+            ("facet.query", "{!key=undated}(+kind:article -dated:true)"),
+        ])
+        counts = data.get("facet_counts") or {}
+        kinds = counts.get("facet_fields", {}).get("kind", {})
+        run = self._get(RUN_DOC_ID)
+        size, segments = self._size()
+        return {
+            "documents": kinds.get(KIND_ARTICLE, 0),
+            "duplicates": kinds.get(KIND_DUPLICATE, 0),
+            "skipped_files": kinds.get("skipped", 0),
+            "undated": counts.get("facet_queries", {}).get("undated", 0),
+            "segments": segments,
+            "index_size_bytes": size,
+            "last_run": json.loads(run["run"]) if run and run.get("run") else None,
+            "index": self.index_state().to_dict(),
+        }
+
+    def _size(self) -> tuple[int, int]:
+        """(bytes, segments) of one copy of the collection: the shard leaders' indexes."""
+        try:
+            data = self.client.admin("collections", {"action": "COLSTATUS", "collection": self.client.collection,
+                                                     "coreInfo": "true"})
+        except (SolrUnavailable, SolrRequestError) as exc:
+            raise IndexUnavailable(f"the Solr cluster could not report its size ({exc})") from exc
+        size = segments = 0
+        for shard in ((data.get(self.client.collection) or {}).get("shards") or {}).values():
+            info = ((shard.get("leader") or {}).get("segInfos") or {}).get("info") or {}
+            segments += int(info.get("numSegments") or 0)
+            size += round(float((info.get("core") or {}).get("sizeInGB") or 0) * 2**30)
+        return size, segments
+
+    def health(self) -> dict:
+        """Raise IndexUnavailable unless the collection answers a query."""
+        t0 = time.perf_counter()
+        data = self._call("select", [("q", "*:*"), ("rows", "0")])
+        return {"status": "ok", "documents": data["response"]["numFound"], "took_ms": _ms(t0),
+                "index": self.index_state().to_dict()}
+
+    def close(self) -> None:
+        """Close this thread's connections (a later call reconnects)."""
+        self.client.close()

@@ -1,0 +1,165 @@
+"""The Solr backend's pure parts, table-driven (no cluster needed): how a parsed query,
+filters and Solr's answers are translated, and the configset's copy of the stopwords."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from common.dates import PubDate
+from common.solr_http import SolrClient, parse_solr_url
+from conftest import ROOT
+from indexer.solr_sink import solr_time
+from search.backend import BackendConfigError, open_backend
+from search.query import parse_query
+from search.request import SearchRequest
+from search.solr import (
+    MARK_POST,
+    MARK_PRE,
+    SolrBackend,
+    escape_term,
+    facets_from,
+    filter_queries,
+    lucene_query,
+    spans_from_marked,
+    suggestion_from,
+)
+
+
+@pytest.mark.parametrize("q,expected", [
+    ("", "*:*"),
+    ("megvii", "+(title:megvii^2 OR body:megvii)"),
+    ("megvii inoperable", "+(title:megvii^2 OR body:megvii) +(title:inoperable^2 OR body:inoperable)"),
+    ('"reverse engineered"', '+(title:"reverse engineered"^2 OR body:"reverse engineered")'),
+    ("megvii -inoperable", "+(title:megvii^2 OR body:megvii) -(title:inoperable^2 OR body:inoperable)"),
+    ("title:blacklisting", "+title:blacklisting^2"),
+    ("zanzib*", "+(title:zanzib*^2 OR body:zanzib*)"),
+    ("Face++", r"+(title:face\+\+^2 OR body:face\+\+)"),
+    ("source:Bloomberg", '+source_key:"bloomberg"'),
+    ("-megvii", "*:* -(title:megvii^2 OR body:megvii)"),
+    ('megvii OR "meiya pico"', '+((title:megvii^2 OR body:megvii) OR (title:"meiya pico"^2 OR body:"meiya pico"))'),
+])
+def test_lucene_query_from_our_grammar(q, expected):
+    assert lucene_query(parse_query(q)) == expected
+
+
+def test_any_mode_makes_groups_optional_and_keeps_exclusions():
+    assert lucene_query(parse_query("inoperable zanzibar -clove"), "any") == (
+        "(title:inoperable^2 OR body:inoperable) (title:zanzibar^2 OR body:zanzibar) "
+        "-(title:clove^2 OR body:clove)"
+    )
+
+
+@pytest.mark.parametrize("word,escaped", [
+    ("u.s.", "u.s."), ("c#", "c#"), ("a:b", r"a\:b"), ("(x)", r"\(x\)"), ("x/y", r"x\/y"),
+    ('say"hi', r'say\"hi'), ("a&&b", r"a\&\&b"), ("back\\slash", r"back\\slash"),
+])
+def test_escape_term(word, escaped):
+    assert escape_term(word) == escaped
+
+
+def test_filter_queries_overlap_at_precision():
+    req = SearchRequest(date_from=PubDate.parse("2019-06"), date_to=PubDate.parse("2019-06-06"),
+                        source=("Bloomberg",), tag=("China", "AI"))
+    assert filter_queries(req) == [
+        "kind:article",
+        'source_key:("bloomberg")',
+        'tag_keys:("china" OR "ai")',
+        "{!tag=dt}date_start:[* TO 2019-06-06T23:59:59.999Z] AND date_end:[2019-06-01T00:00:00.000Z TO *]",
+    ]
+    assert filter_queries(SearchRequest()) == ["kind:article"]
+
+
+def test_solr_time_is_millisecond_utc():
+    assert solr_time(datetime(2019, 12, 31, 23, 59, 59, 999999)) == "2019-12-31T23:59:59.999Z"
+    assert solr_time(PubDate.parse("2019").start) == "2019-01-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize("marked,text,spans", [
+    (f"The {MARK_PRE}clove{MARK_POST} harvest", "The clove harvest", [(4, 9)]),
+    (f"{MARK_PRE}a b{MARK_POST} and {MARK_PRE}c{MARK_POST}", "a b and c", [(0, 3), (8, 9)]),
+    ("no marks", "no marks", []),
+    (f"{MARK_PRE}x{MARK_POST}", "other text", []),  # not the stored text: no spans, never wrong ones
+])
+def test_spans_from_marked(marked, text, spans):
+    assert spans_from_marked(marked, text) == spans
+
+
+def test_facets_in_whoosh_order():
+    data = {"facet_counts": {"facet_fields": {
+        "year": {"2018": 1, "2019": 5}, "month": {"2019-05": 2, "2019-06": 2},
+        "source": {"b": 2, "a": 2, "c": 3}, "tags": {},
+    }}}
+    assert facets_from(data) == {
+        "year": {"2019": 5, "2018": 1}, "month": {"2019-06": 2, "2019-05": 2},
+        "source": {"c": 3, "a": 2, "b": 2}, "tag": {},
+    }
+
+
+def test_suggestion_keeps_the_users_text():
+    parsed = parse_query("Megvi survelance -x")
+    data = {"spellcheck": {"suggestions": {
+        "megvi": {"numFound": 1, "suggestion": ["megvii"]},
+        "survelance": {"numFound": 2, "suggestion": [{"word": "surveillance", "freq": 3}]},
+    }}}
+    assert suggestion_from(data, parsed) == "megvii surveillance -x"
+    assert suggestion_from({"spellcheck": {"suggestions": {}}}, parsed) is None
+
+
+@pytest.mark.parametrize("value,urls", [
+    ("http://h1:8983/solr", ["http://h1:8983/solr"]),
+    ("http://h1:8983/solr/, http://h2:8984/solr", ["http://h1:8983/solr", "http://h2:8984/solr"]),
+    ("https://search.example/solr", ["https://search.example:443/solr"]),
+])
+def test_solr_url_lists_nodes(value, urls):
+    assert [n.url for n in parse_solr_url(value)] == urls
+
+
+@pytest.mark.parametrize("config,words", [
+    ({"SEARCH_BACKEND": "solr"}, "needs SOLR_URL"),
+    ({"SEARCH_BACKEND": "solr", "SOLR_URL": "h1:8983"}, "not an http"),
+    ({"SEARCH_BACKEND": "solr", "SOLR_URL": "http://h:1/solr", "SOLR_COLLECTION": "a/b"}, "not a collection name"),
+])
+def test_bad_solr_config_says_what_is_wrong(config, words):
+    with pytest.raises(BackendConfigError, match=words):
+        open_backend(config)
+
+
+def test_solr_is_chosen_by_configuration():
+    backend = open_backend({"SEARCH_BACKEND": "Solr", "SOLR_URL": "http://127.0.0.1:9/solr", "SOLR_COLLECTION": "x"})
+    assert isinstance(backend, SolrBackend) and backend.client.collection == "x"
+    assert isinstance(SolrClient("http://127.0.0.1:9/solr"), SolrClient)
+
+
+def test_configset_stopwords_are_the_repos():
+    assert (ROOT / "solr" / "configset" / "stopwords.txt").read_text("utf-8") == \
+        (ROOT / "common" / "stopwords.txt").read_text("utf-8")
+
+
+def test_unreachable_solr_is_503_json():
+    """No node answers: every route gives the one JSON error shape (details only in the log)."""
+    from app import create_app
+
+    app = create_app({"SEARCH_BACKEND": "solr", "SOLR_URL": "http://127.0.0.1:9/solr"})
+    client = app.test_client()
+    for path in ("/api/search?q=x", "/healthz", "/api/stats", "/api/articles/x", "/search.atom"):
+        r = client.get(path)
+        assert r.status_code == 503, path
+        err = r.get_json()["error"]
+        assert err["code"] == "index_unavailable" and "127.0.0.1" not in err["message"]
+    app.extensions["search_engine"].close()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--sink", "solr"], "needs --solr-url"),
+    (["--sink", "solr", "--solr-url", "localhost:8983"], "not an http"),
+    (["--sink", "solr", "--solr-url", "http://h:1/solr", "--solr-collection", "a/b"], "not a collection name"),
+])
+def test_indexer_refuses_bad_solr_arguments(argv, words, tmp_path, capsys, monkeypatch):
+    from indexer.__main__ import main
+
+    monkeypatch.delenv("SOLR_URL", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["--corpus", str(tmp_path), "--index", str(tmp_path / "state"), *argv])
+    assert exc.value.code == 2 and words in capsys.readouterr().err
