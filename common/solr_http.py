@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -26,11 +27,18 @@ class SolrUnavailable(RuntimeError):
     """No Solr node answered; the message names the nodes tried and what to check."""
 
 
+READ_PASSES = 2
+RETRY_PAUSE_S = 0.5
+
+
 class SolrRequestError(RuntimeError):
     """Solr answered with an error status; ``status`` and Solr's own message are kept."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(f"Solr answered {status}: {message}")
+        # One line, bounded: Solr's message may carry a Java stack of many lines, and it ends
+        # up in a cron log's one-line error.
+        first = " ".join(message.split())[:300]
+        super().__init__(f"Solr answered {status}: {first}")
         self.status = status
         self.solr_message = message
 
@@ -122,13 +130,22 @@ class SolrClient:
             headers = {**headers, "Content-Type": ctype}
         errors = []
         start = self._preferred
-        for k in range(len(self.nodes)):
+        # A read is retried on the next node when one is down or answers 5xx (a node that is
+        # stopping, or a shard whose leader just went away); a second pass waits a moment
+        # for the cluster state to catch up. Writes go to the first node that answers.
+        passes = READ_PASSES if method == "GET" else 1
+        for k in range(len(self.nodes) * passes):
+            if k and k % len(self.nodes) == 0:
+                time.sleep(RETRY_PAUSE_S)
             i = (start + k) % len(self.nodes)
             node = self.nodes[i]
             try:
                 status, payload = self._send(node, method, f"{node.path}/{path}", headers, body)
             except (OSError, http.client.HTTPException) as exc:
                 errors.append(f"{node.url}: {exc.__class__.__name__}: {exc}")
+                continue
+            if status >= 500 and method == "GET" and k + 1 < len(self.nodes) * passes:
+                errors.append(f"{node.url}: HTTP {status}")
                 continue
             self._preferred = i
             return _decode(status, payload)

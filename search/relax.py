@@ -90,3 +90,19 @@ def matching_summary(parsed: ParsedQuery, relaxed: Relaxation | None) -> dict:
         "all_words_total": len(relaxed.all_words) if relaxed is not None else None,
         "excluded": [clause_text(c) for c in parsed.negative_clauses],
     }
+
+
+def all_or_any_summary(parsed: ParsedQuery, any_words: bool) -> dict:
+    """The matching summary of a backend without minimum-should-match (the Solr backend):
+    every clause required, or, after its any-of-the-words fallback, the plain words
+    relaxed with none found together."""
+    relaxable = [g[0] for g in parsed.relaxable_groups] if any_words else []
+    relaxed_texts = {clause_text(c) for c in relaxable}
+    return {
+        "required": [" OR ".join(clause_text(c) for c in g) for g in parsed.positive_groups
+                     if not (len(g) == 1 and clause_text(g[0]) in relaxed_texts)],
+        "relaxed": [clause_text(c) for c in relaxable],
+        "min_relaxed_words": 1 if relaxable else 0,
+        "all_words_total": 0 if relaxable else None,
+        "excluded": [clause_text(c) for c in parsed.negative_clauses],
+    }

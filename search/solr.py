@@ -24,6 +24,7 @@ from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
 from search.engine import valid_id
 from search.highlight import Span, mark_all, snippet
 from search.query import Clause, ParsedQuery, parse_query
+from search.relax import all_or_any_summary
 from search.request import SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 
@@ -203,6 +204,7 @@ class SolrBackend:
             index=self.index_state(), suggestion=suggestion, fallback=fallback,
             syntax_error=parsed.syntax_error, undated_hidden=undated if req.has_date_filter else 0,
             ignored_words=list(parsed.dropped_stopwords),
+            matching=all_or_any_summary(parsed, fallback is not None),
         )
 
     @staticmethod

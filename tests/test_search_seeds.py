@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from search.backend import open_backend
+from search.engine import SearchEngine
 from search.request import parse_search_request
 from search_fixtures import search_index  # noqa: F401  (session fixture)
 from solr_cluster import solr_cluster, solr_search_config  # noqa: F401  (session fixtures)
@@ -43,6 +44,8 @@ def test_phrase_only_one_article_has(engine):
 
 
 def test_all_words_first_then_partial_matches(engine):
+    if not isinstance(engine, SearchEngine):
+        pytest.skip("the Solr backend has no minimum-should-match relaxation yet (README, Past one machine)")
     both = run(engine, q="megvii inoperable")
     assert both.fallback is None
     assert [h.path[:3] for h in both.hits[:3]] and sorted(h.path[:3] for h in both.hits[:3]) == ["000", "003", "004"]
