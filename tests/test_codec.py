@@ -22,6 +22,10 @@ def test_array_codec_stores_what_whoosh_stores(tmp_path: Path) -> None:
     assert all(is_array_segment(s) for s in ours._segments())
 
 
+QUERIES = ("oil prices", '"crude oil"', "megvii police", '"facial recognition"', "megvii OR xinjiang",
+           "bank -dollar", "tonn*")
+
+
 def test_plain_open_dir_searches_our_index(tmp_path: Path) -> None:
     texts = real_texts()
     _build(tmp_path / "ours", ArrayCodec(), texts).close()
@@ -30,13 +34,14 @@ def test_plain_open_dir_searches_our_index(tmp_path: Path) -> None:
     for name in ("ours", "plain"):
         ix = index.open_dir(str(tmp_path / name))  # no flag: the segment names its codec
         with ix.searcher() as s:
-            for q in ("oil prices", '"crude oil"', "megvii OR xinjiang", "bank -dollar", "tonn*"):
+            for q in QUERIES:
                 hits = s.search(QueryParser("body", ix.schema).parse(q), limit=None)
                 found[name, q] = sorted((h["id"], round(h.score, 4)) for h in hits)
         ix.close()
-    for q in ("oil prices", '"crude oil"', "megvii OR xinjiang", "bank -dollar", "tonn*"):
+    for q in QUERIES:
         assert found["ours", q] == found["plain", q], q
-    assert found["ours", "oil prices"] and found["ours", '"crude oil"']
+    # the seeds hold these (the Reuters stories, when ../shared is there, hold the oil ones)
+    assert found["ours", "megvii police"] and found["ours", '"facial recognition"']
 
 
 def test_postings_are_little_endian_arrays(tmp_path: Path) -> None:
