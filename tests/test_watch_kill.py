@@ -88,7 +88,8 @@ def test_kills_lose_no_match_and_record_none_twice(tmp_path):
 
     # and nothing lost: each watch holds exactly the new articles its search matches
     engine = SearchEngine(index)
-    seeds = {h.id for h in engine.search(SearchRequest(q="", size=100, source=())).hits if "/" not in h.path}
+    everything = engine.search(SearchRequest(q="", size=100, source=(), copies="all")).hits
+    seeds = {h.id for h in everything if "/" not in h.path}
     new = frozenset(h.id for h in _all_hits(engine) if h.path.startswith("bbc/"))
     assert len(new) > 350
     con = store.connect(index)
@@ -102,4 +103,4 @@ def test_kills_lose_no_match_and_record_none_twice(tmp_path):
 
 
 def _all_hits(engine: SearchEngine):
-    return engine.search(SearchRequest(q="", size=10_000)).hits
+    return engine.search(SearchRequest(q="", size=10_000, copies="all")).hits  # every copy: watch sees each
