@@ -114,16 +114,22 @@ class Summary:
         self.skipped_files.append({"path": item.path, "reason": item.reason})
 
 
-def run_indexer(opts: RunOptions) -> Summary:
-    """Bring the index in opts.index_dir up to date with opts.corpus (or rebuild it)."""
+def run_folders(opts: RunOptions, what: str) -> tuple[Path, Path]:
+    """(corpus, index folder) of a run: the corpus must exist; the folder is created."""
     corpus = Path(opts.corpus)
     if not corpus.is_dir():
         raise FatalError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set CORPUS_DIR")
-    index_dir = Path(opts.index_dir)
+    folder = Path(opts.index_dir)
     try:
-        index_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FatalError(f"cannot create index folder {index_dir}: {exc.strerror or exc}") from exc
+        raise FatalError(f"cannot create {what} folder {folder}: {exc.strerror or exc}") from exc
+    return corpus, folder
+
+
+def run_indexer(opts: RunOptions) -> Summary:
+    """Bring the index in opts.index_dir up to date with opts.corpus (or rebuild it)."""
+    corpus, index_dir = run_folders(opts, "index")
     t0 = time.time()
     summary = Summary(rebuild=opts.rebuild, corpus=str(corpus), started=_now())
     try:

@@ -26,7 +26,7 @@ from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
 from indexer.corpus import CorpusFile, Manifest, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
 from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
-from indexer.run import FatalError, RunOptions, Summary
+from indexer.run import FatalError, RunOptions, Summary, run_folders
 from indexer.solr_state import FileRecord, SolrState
 from indexer.store import RunLock
 
@@ -77,14 +77,7 @@ class _Batch:
 
 def run_solr_indexer(opts: RunOptions, client: SolrClient) -> Summary:
     """Bring the Solr collection up to date with opts.corpus; the record lives in opts.index_dir."""
-    corpus = Path(opts.corpus)
-    if not corpus.is_dir():
-        raise FatalError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set CORPUS_DIR")
-    state_dir = Path(opts.index_dir)
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FatalError(f"cannot create state folder {state_dir}: {exc.strerror or exc}") from exc
+    corpus, state_dir = run_folders(opts, "state")
     t0 = time.time()
     summary = Summary(rebuild=opts.rebuild, corpus=str(corpus), started=_now())
     summary.index_version = f"solr:{client.collection}"
