@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from whoosh import query as wq
+from whoosh.index import IndexError as WhooshIndexError
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
@@ -55,6 +56,7 @@ POOL_IDLE = 4  # idle searchers kept open for reuse
 # SEARCH_BUDGET_S overrides it.
 SEARCH_BUDGET_S = 2.0
 HEAVY_SLOTS = 2  # phrase/prefix searches at once (the machine has two cores)
+OPEN_TRIES = 5  # opens of the live index that may meet a commit or a swap (see _open_live)
 
 
 def _ms(t0: float) -> float:
@@ -83,6 +85,14 @@ def open_index(version: Path):
     cache keeps them warm and is shared by all searchers).
     """
     return FileStorage(str(version), supports_mmap=False, readonly=True).open_index()
+
+
+def published_state(version: Path) -> tuple:
+    """The tables of contents a version's folder holds now: changes with every commit."""
+    try:
+        return tuple(sorted(p.name for p in version.glob("*.toc")))
+    except OSError:
+        return ()
 
 
 def public_run(last: dict | None) -> dict | None:
@@ -135,20 +145,40 @@ class SearchEngine:
         try:
             ix = open_index(version)
             return ix, ix.searcher()
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, WhooshIndexError) as exc:
             raise IndexUnavailable(
                 f"index in {version} cannot be read ({exc.__class__.__name__}): "
                 f"run `python -m indexer --rebuild --index {self.index_dir}`"
             ) from exc
 
+    def _open_live(self) -> tuple[Path, Searcher]:
+        """The live version and a new searcher on it.
+
+        Publishing a state and deleting what it replaced are two steps: a commit writes
+        its table of contents, then deletes the files of the segments it merged; a
+        ``--rebuild`` swaps ``current``, then deletes the old version. An open that falls
+        between them fails on files that are gone, which is not damage: it is retried on
+        the state published since. Only a failure on a state that did not move is a 503.
+        """
+        for attempt in range(OPEN_TRIES):
+            version = current_version(self.index_dir)
+            if version is None:
+                raise IndexUnavailable(
+                    f"no index in {self.index_dir}: run `python -m indexer --corpus DIR --index {self.index_dir}`"
+                )
+            before = published_state(version)
+            try:
+                return version, self._open(version)[1]
+            except IndexUnavailable:
+                moved = current_version(self.index_dir) != version or published_state(version) != before
+                if not moved or attempt + 1 == OPEN_TRIES:
+                    raise
+        raise AssertionError("unreachable")
+
     @contextmanager
     def searcher(self) -> Iterator[tuple[Searcher, IndexState]]:
         """This thread's searcher, brought up to date with the last commit or swap."""
         version = current_version(self.index_dir)
-        if version is None:
-            raise IndexUnavailable(
-                f"no index in {self.index_dir}: run `python -m indexer --corpus DIR --index {self.index_dir}`"
-            )
         searcher = None
         with self._pool_lock:
             idle = self._pool.pop() if self._pool else None
@@ -165,16 +195,7 @@ class SearchEngine:
                 # (tests/test_concurrency.py caught it). A new commit opens afresh.
                 _quiet_close(idle[1])
         if searcher is None:
-            try:
-                _ix, searcher = self._open(version)
-            except IndexUnavailable:
-                # A --rebuild may swap and delete the version we resolved a moment ago:
-                # that is not a failure, open the new live version instead.
-                latest = current_version(self.index_dir)
-                if latest is None or latest == version:
-                    raise
-                version = latest
-                _ix, searcher = self._open(version)
+            version, searcher = self._open_live()
         broken = False
         try:
             last = self._last_run_brief()

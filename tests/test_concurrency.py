@@ -48,13 +48,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(index_dir: Path) -> tuple[subprocess.Popen, str]:
-    """`python app.py` (waitress) on a free port, as production runs it."""
+def _serve(index_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """`python app.py` (waitress) on a free port, as production runs it; stderr to ``log``."""
     port = _free_port()
     env = {**os.environ, "INDEX_DIR": str(index_dir), "PYTHONPATH": str(ROOT)}
     env.pop("CORPUS_DIR", None)
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--threads", "4"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("wb") as err:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--threads", "4"], cwd=ROOT,
+                                env=env, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -80,7 +81,8 @@ def test_requests_during_commits_never_fail_and_see_committed_states(tmp_path):
     run_indexer(corpus, index_dir, "--quiet")
     committed = [_totals(index_dir)]
 
-    server, base = _serve(index_dir)
+    server_log = tmp_path / "server.log"
+    server, base = _serve(index_dir, server_log)
 
     stop = threading.Event()
     seen: list[tuple] = []  # (query, page, total, (version, generation), phase)
@@ -146,7 +148,7 @@ def test_requests_during_commits_never_fail_and_see_committed_states(tmp_path):
         server.terminate()
         server.wait(timeout=10)
 
-    assert not failures, failures[:5]
+    assert not failures, (failures[:5], server_log.read_text(errors="replace")[-4000:])
     for name in ("add", "rebuild", "delete"):
         assert per_phase.get(name, 0) > 0, f"no request was answered while the {name} run committed"
     assert committed[0][""] < committed[1][""] and committed[3][""] < committed[2][""]

@@ -23,8 +23,10 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from common.layout import current_version
+from common.layout import IndexUnavailable, current_version
 from conftest import ROOT, SEEDS, run_indexer
+from search.engine import SearchEngine
+from search.request import parse_search_request
 from search_fixtures import search_index  # noqa: F401  (session fixture)
 from web.openapi import OPENAPI
 from web.security import HEADERS
@@ -81,7 +83,8 @@ def big_index(tmp_path_factory) -> tuple[Path, str, str]:
     tail = "\n\n".join(f"Report {i} from Pemba. {CLOVE}" for i in range(2_200_000 // len(CLOVE)))
     (corpus / "big.txt").write_text(f"The big archive page\n\n{head}\n\n{tail}\n", "utf-8")
     index = tmp_path_factory.mktemp("big-index")
-    run_indexer(corpus, index, "--quiet")
+    # The 2.5 MB page takes seconds to clean; a loaded machine must not time it out.
+    run_indexer(corpus, index, "--quiet", "--doc-timeout", "600")
     client = create_app({"INDEX_DIR": str(index)}).test_client()
     ids = {h["path"]: h["id"] for h in client.get("/api/search?q=&size=20").get_json()["hits"]}
     return index, ids["big.txt"], ids["zz_clove.txt"]
@@ -143,6 +146,25 @@ def test_segment_damaged_while_serving_is_503_until_rebuilt(private_seed_index, 
     run_indexer(seed_corpus, index, "--rebuild")  # the fix the message names; no restart
     assert client.get("/api/search?q=megvii").get_json()["total"] > 0
     assert client.get("/healthz").status_code == 200
+
+
+def test_version_swapped_and_removed_between_resolve_and_open(private_seed_index, seed_corpus):
+    """A request that resolved ``current`` just before a --rebuild swapped and deleted that
+    version gets the new version, and the engine's open of the vanished folder is a 503
+    (IndexUnavailable), never Whoosh's EmptyIndexError (a 500 under the concurrency test)."""
+    index = private_seed_index
+    client = create_app({"INDEX_DIR": str(index)}).test_client()
+    before = client.get("/api/search?q=megvii").get_json()
+    old = current_version(index)
+    run_indexer(seed_corpus, index, "--rebuild", "--quiet")
+    assert current_version(index) != old and not old.exists()  # the rebuild removed it
+    after = client.get("/api/search?q=megvii").get_json()
+    assert after["index"]["version"] != before["index"]["version"] and after["total"] == before["total"]
+    eng = SearchEngine(index)
+    with pytest.raises(IndexUnavailable):
+        eng._open(old)  # what a request that resolved ``old`` a moment earlier meets
+    assert eng.search(parse_search_request({"q": "megvii"})).total == before["total"]
+    eng.close()
 
 
 # -- item 9: parameters ----------------------------------------------------------------------------
@@ -271,7 +293,8 @@ def _exchange(port: int, data: bytes) -> bytes:
     answer; bytes it left unread make the close a reset, which can beat the answer to
     the client: then the exchange is tried again (the answer itself is what is tested)."""
     for _attempt in range(5):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        # a hang guard only: a first search on a loaded machine can take seconds
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
             chunks = []
             try:
                 s.sendall(data)
