@@ -72,11 +72,13 @@ def ensure_index(index_dir: str, corpus_dir: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python app.py [--host H] [--port P] [--debug]`: waitress, or Flask's server with --debug."""
+    """`python app.py [--host H] [--port P] [--threads N] [--processes N] [--debug]`: waitress, or Flask's server with --debug."""
     p = argparse.ArgumentParser(description="Serve the news archive search site and JSON API.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--threads", type=int, default=8, help="threads per server process")
+    p.add_argument("--processes", type=int, default=1,
+                   help="server processes accepting on the port (one per core in production)")
     p.add_argument("--debug", action="store_true", help="Flask's development server (never in production)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     from web.server import serve
 
-    serve(app, host=args.host, port=args.port, threads=args.threads)
+    serve(app, host=args.host, port=args.port, threads=args.threads, processes=max(1, args.processes))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
     python bench/fts5_server.py --db FILE --port N
 
-Served by waitress with the same thread count as `python app.py`, so the two differ
-only in the search engine behind the endpoint.
+Served by the same waitress set-up as `python app.py` (``web.server.serve``: threads and
+``--processes``), so the two differ only in the search engine behind the endpoint.
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from __future__ import annotations
 import argparse
 import re
 import sqlite3
+import sys
 import threading
+from pathlib import Path
 
 from flask import Flask, jsonify, request
-from waitress import serve
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from web.server import serve  # noqa: E402
 
 _local = threading.local()
 
@@ -65,8 +69,9 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--processes", type=int, default=1, help="forked server processes, as app.py --processes")
     args = ap.parse_args()
-    serve(create_app(args.db), host="127.0.0.1", port=args.port, threads=args.threads, _quiet=True)
+    serve(create_app(args.db), host="127.0.0.1", port=args.port, threads=args.threads, processes=args.processes)
 
 
 if __name__ == "__main__":

@@ -160,6 +160,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     ap.add_argument("--soak", type=float, default=300, help="soak seconds (0 to skip)")
     ap.add_argument("--backend", nargs="+", choices=("whoosh", "solr"), default=["whoosh"])
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                    help="server processes for ours and for the peer (production: one per core)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -186,8 +188,10 @@ def main() -> None:
                                                           "INDEX_DIR": str(work / "solr-state")}))
         peer_port = free_port()
         for _name, port, env in servers:
-            procs.append(start([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], env))
-        procs.append(start([sys.executable, "bench/fts5_server.py", "--db", str(db), "--port", str(peer_port)]))
+            procs.append(start([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port),
+                                "--processes", str(args.processes)], env))
+        procs.append(start([sys.executable, "bench/fts5_server.py", "--db", str(db), "--port", str(peer_port),
+                            "--processes", str(args.processes)]))
         servers.append(("FTS5 peer", peer_port, {}))
         measure_all(args, servers, procs, cluster)
     finally:
@@ -198,11 +202,21 @@ def main() -> None:
             cluster.close()
 
 
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a server and of the processes it forked (``--processes``)."""
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        kids = []
+    return rss_mb(pid) + sum(rss_mb(int(k)) for k in kids)
+
+
 def measure_all(args, servers: list, procs: list, cluster) -> None:
     """Warm each server, run the load at each concurrency, then the soak of the first."""
     for name, port, _env in servers:
         wait_ready(port, "/healthz" if name != "FTS5 peer" else "/api/search?q=oil")
         run_load(port, 4, 5)  # warm-up, not reported
+    print(f"each server: {args.processes} process(es) x 8 threads", flush=True)
     print(f"{'server':<16}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for c in args.concurrency:
         for name, port, _env in servers:
@@ -212,9 +226,9 @@ def measure_all(args, servers: list, procs: list, cluster) -> None:
     if cluster is not None:
         print(f"Solr JVM (2 nodes + ZooKeeper) RSS {rss_mb(cluster.proc.pid):.0f} MB", flush=True)
     if args.soak:
-        before = rss_mb(procs[0].pid)
+        before = tree_rss_mb(procs[0].pid)
         r = run_load(servers[0][1], 16, args.soak)
-        after = rss_mb(procs[0].pid)
+        after = tree_rss_mb(procs[0].pid)
         print(f"soak {args.soak:.0f} s at 16 connections ({servers[0][0]}): {r['requests']} requests, "
               f"{r['errors']} errors, server RSS {before:.0f} MB at start, {after:.0f} MB at end")
 

@@ -128,6 +128,12 @@ def is_array_segment(segment) -> bool:
     return isinstance(codec, ArrayCodec) and getattr(codec, "format_version", 0) == FORMAT_VERSION
 
 
+def foreign_segments(reader) -> int:
+    """How many of a reader's segments another postings format wrote (they need a rebuild)."""
+    segments = [r.segment() for r, _ in reader.leaf_readers()]
+    return sum(1 for s in segments if s is not None and not is_array_segment(s))  # None: empty index
+
+
 # -- writing ------------------------------------------------------------------------------
 
 
@@ -402,5 +408,5 @@ class ArrayMatcher(LeafMatcher):
 
 __all__ = [
     "ArrayCharacters", "ArrayCodec", "decode_triples", "ArrayMatcher", "ArrayTermsReader", "TermNotFound", "TermPostings",
-    "field_lengths", "is_array_segment", "segment_field_lengths", "length_column_name", "read_term",
+    "field_lengths", "foreign_segments", "is_array_segment", "segment_field_lengths", "length_column_name", "read_term",
 ]

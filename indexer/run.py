@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import signal
-import sys
 import threading
 import time
 from itertools import islice
@@ -23,8 +21,9 @@ from pathlib import Path
 from whoosh.index import Index
 
 from common.documents import FileState, duplicate_fields, fields_from_stored, skipped_fields
-from common.codec import ArrayCodec, is_array_segment
+from common.codec import ArrayCodec, foreign_segments
 from common.layout import LAST_RUN, IndexUnavailable, open_live_index, write_json_atomic
+from common.procs import die_with_parent
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
 from indexer.corpus import (
     DEFAULT_MAX_BYTES, CorpusFile, FileRefused, Manifest, Scan, Skip, load_manifest, read_corpus_file, scan_corpus,
@@ -513,23 +512,6 @@ class _Writer:
             self.provenance.flush()
 
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def die_with_parent(parent: int) -> None:
-    """Pool initializer: the kernel kills this worker when the run's process dies.
-
-    Without it a SIGKILLed run left workers cleaning (or blocked) for as long as their
-    file took, holding memory and, with the old flock, the index lock.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the run died before prctl took effect
-        os._exit(1)
-
-
 class _Window:
     """Backpressure for Pool.imap: at most ``size`` jobs handed out and not yet consumed.
 
@@ -569,8 +551,7 @@ def needs_rebuild(ix: Index) -> bool:
     if not schema_matches(ix.schema):
         return True
     with ix.reader() as reader:
-        segments = [r.segment() for r, _ in reader.leaf_readers()]
-    return not all(is_array_segment(s) for s in segments if s is not None)  # None: empty index
+        return foreign_segments(reader) > 0
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -27,6 +27,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
+from common.codec import foreign_segments
 from common.layout import LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search import clusters
@@ -144,12 +145,20 @@ class SearchEngine:
         check_index(self.index_dir)
         try:
             ix = open_index(version)
-            return ix, ix.searcher()
+            searcher = ix.searcher()
         except (OSError, EOFError, ValueError, WhooshIndexError) as exc:
             raise IndexUnavailable(
                 f"index in {version} cannot be read ({exc.__class__.__name__}): "
                 f"run `python -m indexer --rebuild --index {self.index_dir}`"
             ) from exc
+        if foreign_segments(searcher.reader()):
+            _quiet_close(searcher)
+            raise IndexUnavailable(
+                f"index in {version} was written by an earlier version of this software in another "
+                f"postings format: the next indexer run rebuilds it (`python -m indexer --corpus DIR "
+                f"--index {self.index_dir}`); it serves again when that run finishes"
+            )
+        return ix, searcher
 
     def _open_live(self) -> tuple[Path, Searcher]:
         """The live version and a new searcher on it.

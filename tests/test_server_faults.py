@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from whoosh import index as whoosh_index
 
 from app import create_app
 from common.layout import IndexUnavailable, current_version
@@ -165,6 +166,26 @@ def test_version_swapped_and_removed_between_resolve_and_open(private_seed_index
         eng._open(old)  # what a request that resolved ``old`` a moment earlier meets
     assert eng.search(parse_search_request({"q": "megvii"})).total == before["total"]
     eng.close()
+
+
+def test_index_in_an_earlier_postings_format_is_503_until_the_next_run(private_seed_index, seed_corpus):
+    """An upgrade meets an index the new code cannot read (Whoosh's own postings format):
+    searches answer 503 saying the next indexer run rebuilds it, never a 500, and serve
+    again after that run, without a restart."""
+    index = private_seed_index
+    client = create_app({"INDEX_DIR": str(index)}).test_client()
+    total = client.get("/api/search?q=megvii").get_json()["total"]
+    ix = whoosh_index.open_dir(str(current_version(index)))
+    ix.optimize()  # Whoosh's default writer rewrites every segment in its own format
+    ix.close()
+    fresh = create_app({"INDEX_DIR": str(index)}).test_client()
+    for c in (client, fresh):
+        err = assert_error(c.get("/api/search?q=megvii"), 503, "index_unavailable")
+        assert c.get("/search?q=megvii").status_code == 503
+    run_indexer(seed_corpus, index, "--quiet")  # cron's next run
+    for c in (client, fresh):
+        assert c.get("/api/search?q=megvii").get_json()["total"] == total
+    assert err["message"]
 
 
 # -- item 9: parameters ----------------------------------------------------------------------------
