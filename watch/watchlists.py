@@ -2,8 +2,8 @@
 
 A list is CSV with a header (``name`` required; ``variants`` separated by ``;`` or ``|``,
 ``fuzzy`` 0-2, ``query`` for raw query syntax) or plain text, one name per line; up to
-10,000 rows. A name matches as a phrase, across case (the analyzer lowercases) and
-accents (the unaccented spelling is searched too), and each variant the row gives
+10,000 rows. A name matches as a phrase, across case and accents (the analyzer
+lowercases and folds accents on both sides), and each variant the row gives
 ("Kuangshi" for "Megvii") is another phrase. Bad input raises RequestError and stores
 nothing.
 """
@@ -15,10 +15,10 @@ import io
 import json
 import re
 import sqlite3
-import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from common.analysis import fold
 from search.engine import SearchEngine
 from search.request import MAX_Q, RequestError, SearchRequest
 from watch.store import ROW_KEY, DuplicateName, Match, has_table, now, transaction
@@ -42,19 +42,14 @@ class Row:
     q: str = ""
 
 
-def fold(text: str) -> str:
-    """The text without accents ("Müller" -> "Muller")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def row_query(name: str, variants: tuple[str, ...], fuzzy: int) -> str:
-    """Each spelling as a phrase, ORed; a fuzzy distance applies to single-word spellings."""
+    """Each spelling as a phrase, ORed; a fuzzy distance applies to single-word spellings.
+    Accents need no second spelling: analysis folds them ("Muller" finds "Müller")."""
     spellings: list[str] = []
     for s in (name, *variants):
-        for form in (s, fold(s)):
-            form = " ".join(form.replace('"', " ").split())
-            if form and form.lower() not in (x.lower() for x in spellings):
-                spellings.append(form)
+        form = " ".join(s.replace('"', " ").split())
+        if form and form.lower() not in (x.lower() for x in spellings):
+            spellings.append(form)
     parts = [f"{s}~{fuzzy}" if fuzzy and " " not in s else f'"{s}"' for s in spellings]
     return " OR ".join(parts)
 
@@ -126,9 +121,10 @@ def parse_rows(text: str, syntax_error: Callable[[str], str | None] = lambda q: 
             raise RequestError("invalid_row", f"line {line}: at most {MAX_VARIANTS} variants", "file")
         fuzzy = _fuzzy(rec.get("fuzzy"), line)
         name = name or query
-        if name.casefold() in seen:
-            raise RequestError("duplicate_row", f"line {line}: {name!r} is already on line {seen[name.casefold()]}", "file")
-        seen[name.casefold()] = line
+        key = fold(name.casefold())  # "Muller" and "Müller" are one search
+        if key in seen:
+            raise RequestError("duplicate_row", f"line {line}: {name!r} is already on line {seen[key]}", "file")
+        seen[key] = line
         q = (plain_words(query) if syntax_error(query) else query) if query else row_query(name, variants, fuzzy)
         if len(q) > MAX_Q:
             raise RequestError("invalid_row", f"line {line}: the row's search is longer than {MAX_Q} characters", "file")
