@@ -198,18 +198,24 @@ def row_searches(con: sqlite3.Connection) -> dict[tuple[str, int], SearchRequest
     return {("row", lid * ROW_KEY + row): SearchRequest(q=q) for lid, row, q in cur}
 
 
-def summary(engine: SearchEngine, row: Row, new: int = 0) -> dict:
-    """Totals over the whole archive: count, first and last date, top sources, newest matches."""
-    res = engine.search(SearchRequest(q=row.q, sort="newest", size=NEWEST, all_words=True))
+def totals(engine: SearchEngine, q: str) -> dict:
+    """A row's search over the whole archive: count, first and last date, top sources,
+    newest matches (two searches; watch/totals.py caches them per index state)."""
+    res = engine.search(SearchRequest(q=q, sort="newest", size=NEWEST, all_words=True))
     first = None
     if res.total:
-        oldest = engine.search(SearchRequest(q=row.q, sort="oldest", size=1, all_words=True))
+        oldest = engine.search(SearchRequest(q=q, sort="oldest", size=1, all_words=True))
         first = oldest.hits[0].date if oldest.hits else None
     dated = [h.date for h in res.hits if h.date]
     sources = sorted(res.facets.get("source", {}).items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SOURCES]
     return {
-        "row": row.row, "name": row.name, "variants": list(row.variants), "fuzzy": row.fuzzy, "query": row.q,
         "total": res.total, "first_date": first, "last_date": dated[0] if dated else None,
-        "sources": [{"source": s, "count": n} for s, n in sources], "new": new,
+        "sources": [{"source": s, "count": n} for s, n in sources],
         "newest": [Match(h.id, h.path, h.title, h.date, "").to_dict() | {"first_seen": None} for h in res.hits],
     }
+
+
+def summary(row: Row, row_totals: dict, new: int = 0) -> dict:
+    """A row as the API and the CSV show it: the row, its totals and its new matches."""
+    return {"row": row.row, "name": row.name, "variants": list(row.variants), "fuzzy": row.fuzzy,
+            "query": row.q} | row_totals | {"new": new}
