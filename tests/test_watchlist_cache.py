@@ -94,9 +94,12 @@ def test_totals_cached_until_a_run_changes_the_index(site):
 
 
 @pytest.mark.slow
-def test_deleting_a_list_drops_its_cached_rows(site):
+def test_a_page_caches_its_rows_and_deleting_drops_them(site):
     _corpus, index, client = site
-    list_id = client.post("/api/watchlists", data=b"Megvii\n", headers=AUTH).get_json()["id"]
-    assert totals_of(client, list_id) == {"Megvii": 5} and len(stored(index)) == 1
+    list_id = client.post("/api/watchlists", data=b"Megvii\nHikvision\n", headers=AUTH).get_json()["id"]
+    page = client.get(f"/api/watchlists/{list_id}?size=1&page=2").get_json()["items"]
+    assert [x["name"] for x in page] == ["Hikvision"] and page[0]["total"] > 0
+    assert list(stored(index)) == [2]  # only the rows read are searched and kept
+    assert totals_of(client, list_id)["Megvii"] == 5 and sorted(stored(index)) == [1, 2]
     assert client.delete(f"/api/watchlists/{list_id}", headers=AUTH).status_code == 204
     assert stored(index) == {}

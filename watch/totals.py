@@ -38,9 +38,12 @@ def state_key(state: IndexState) -> str | None:
     return f"{state.version}:{state.generation}"
 
 
-def cached(con: sqlite3.Connection, list_id: int, key: str) -> dict[int, dict]:
-    """The list's rows computed at this index state: {row: totals}."""
-    cur = con.execute("SELECT row, totals FROM row_totals WHERE list_id = ? AND index_state = ?", (list_id, key))
+def cached(con: sqlite3.Connection, list_id: int, rows: list[Row], key: str) -> dict[int, dict]:
+    """Those of ``rows`` computed at this index state: {row: totals}."""
+    if not rows:
+        return {}
+    cur = con.execute("SELECT row, totals FROM row_totals WHERE list_id = ? AND index_state = ? "
+                      "AND row BETWEEN ? AND ?", (list_id, key, min(r.row for r in rows), max(r.row for r in rows)))
     return {row: json.loads(text) for row, text in cur}
 
 
@@ -50,7 +53,7 @@ def keep(con: sqlite3.Connection, list_id: int, key: str, fresh: dict[int, dict]
         with transaction(con):
             con.executemany("INSERT OR REPLACE INTO row_totals VALUES (?, ?, ?, ?)",
                             [(list_id, row, key, json.dumps(t)) for row, t in fresh.items()])
-    except sqlite3.OperationalError as exc:
+    except (sqlite3.OperationalError, sqlite3.IntegrityError) as exc:  # busy, read-only; list deleted
         log.warning("watchlist totals not cached: %s", exc)
 
 
@@ -62,7 +65,7 @@ def row_summaries(con: sqlite3.Connection, engine: SearchEngine, list_id: int, r
     under the older key, which the next read (seeing the newer state) recomputes.
     """
     key = state_key(engine.index_state())
-    have = cached(con, list_id, key) if key else {}
+    have = cached(con, list_id, rows, key) if key else {}
     fresh = {r.row: totals(engine, r.q) for r in rows if r.row not in have}
     if key and fresh:
         keep(con, list_id, key, fresh)
