@@ -56,6 +56,8 @@ def test_seeds_accented_query_finds_plain_text(seed_index):
         assert plain.total == 5
         assert [h.id for h in accented.hits] == [h.id for h in plain.hits]
         assert all("<mark>Megvii</mark>" in h.snippet for h in accented.hits)
+        # did-you-mean replaces a misspelt word written with an accent (its folded form is known)
+        assert engine.search(SearchRequest(q="Survelánce in Xinjiang")).suggestion == "surveillance in Xinjiang"
     finally:
         engine.close()
 
