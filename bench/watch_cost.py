@@ -8,11 +8,14 @@ Reuters-21578 as text dumps with a manifest of dates (as bench/index_speed.py wr
      `python -m watch` (what the indexer launches after a run that wrote articles);
   4. run the indexer again with nothing new, and `python -m watch` on an empty journal;
   5. the peer: SQLite FTS5 indexing the same new texts in a fresh table and running the
-     same searches over them (words ANDed, the same date filters), median of 3.
+     same searches over them (words ANDed, the same date filters), median of 3;
+  6. a watchlist of --rows names (the same words and pairs) read twice through
+     watch/totals.py: the first read searches every row, the second (same index state)
+     reads the cache; the peer counts the same rows with FTS5 over the whole archive.
 Prints the run's time, the evaluation's time and share of the run, matches found by each,
-and the ratio to FTS5.
+the ratio to FTS5, and the watchlist reads.
 
-    PYTHONPATH=. python bench/watch_cost.py [--base 5000] [--added 1000] [--watches 1000]
+    PYTHONPATH=. python bench/watch_cost.py [--base 5000] [--added 1000] [--watches 1000] [--rows 1000]
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from common.analysis import is_stopword  # noqa: E402
 from search.engine import SearchEngine  # noqa: E402
-from watch import store, watches  # noqa: E402
+from watch import store, totals, watches, watchlists  # noqa: E402
 
 
 def stories() -> list[dict]:
@@ -114,11 +117,43 @@ def fts5(new: list[dict], qs: list[dict]) -> tuple[float, int]:
     return time.perf_counter() - t0, found
 
 
+def watchlist_reads(index: Path, names: list[str]) -> tuple[float, float, int]:
+    """Seconds of a first (every row searched) and a second (cached) read of a watchlist."""
+    con = store.connect(index)
+    engine = SearchEngine(index)
+    try:
+        rows = watchlists.parse_rows("\n".join(names))
+        list_id = watchlists.create(con, "bench", rows)
+        times = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            got = totals.row_summaries(con, engine, list_id, rows, {})
+            times.append(time.perf_counter() - t0)
+        return times[0], times[1], sum(x["total"] for x in got)
+    finally:
+        engine.close()
+        con.close()
+
+
+def fts5_counts(docs: list[dict], names: list[str]) -> float:
+    """Count each name's phrase over the whole archive in a fresh FTS5 table (indexing excluded)."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE a USING fts5(title, body, tokenize='porter unicode61')")
+    db.executemany("INSERT INTO a VALUES (?, ?)", [(d["title"] or "", d["text"]) for d in docs])
+    t0 = time.perf_counter()
+    for name in names:
+        db.execute("SELECT count(*) FROM a WHERE a MATCH ?", (f'"{name}"',)).fetchone()
+    elapsed = time.perf_counter() - t0
+    db.close()
+    return elapsed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", type=int, default=5000)
     ap.add_argument("--added", type=int, default=1000)
     ap.add_argument("--watches", type=int, default=1000)
+    ap.add_argument("--rows", type=int, default=1000)
     ap.add_argument("--workdir", type=Path)
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="watch-cost-"))
@@ -151,6 +186,16 @@ def main() -> None:
     print(f"SQLite FTS5 peer (index the {len(new)} new texts, run the {len(qs)} searches), median of 3: "
           f"{t_fts:.2f}s, {peer[0][1]} matches")
     print(f"ratio evaluation / FTS5: {t_watch / t_fts:.1f}x")
+    report_watchlist(index, list(dict.fromkeys(q["q"] for q in qs))[:args.rows], base + new)
+
+
+def report_watchlist(index: Path, names: list[str], docs: list[dict]) -> None:
+    first, cached, found = watchlist_reads(index, names)
+    t_counts = statistics.median(fts5_counts(docs, names) for _ in range(3))
+    print(f"watchlist of {len(names)} rows ({found} matches): first read {first:.2f}s "
+          f"({first / len(names) * 1000:.1f} ms a row, two searches), cached read {cached * 1000:.1f} ms "
+          f"({first / cached:.0f}x less); FTS5 counting the same rows, median of 3: {t_counts * 1000:.1f} ms "
+          f"(first read / FTS5 {first / t_counts:.1f}x, cached read / FTS5 {cached / t_counts:.2f}x)")
 
 
 if __name__ == "__main__":

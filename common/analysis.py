@@ -11,6 +11,7 @@ pickles the schema (analyzer included) into the index.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -71,9 +72,36 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 
+# Bump when the terms a text analyses to change: an index whose pickled NewsFilter has
+# another version no longer matches the schema, and the next indexer run rebuilds it.
+# 1: the first analysis (no attribute); 2: accents folded.
+ANALYSIS_VERSION = 2
+
+# Combining diacritical marks (the blocks Latin, Greek and Cyrillic letters decompose
+# into). Other scripts' marks stay: a Japanese voicing mark changes the word.
+_ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Letters NFKD leaves whole, folded as Lucene's ASCIIFoldingFilter folds them (lowercase:
+# fold runs after lower()).
+_LETTERS = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d",
+                          "þ": "th", "ı": "i", "ŀ": "l", "ħ": "h", "ŧ": "t"})
+
+
+def fold(word: str) -> str:
+    """A lowercase word without accents ("müller" -> "muller", "straße" -> "strasse").
+
+    Names in the news are written both ways; folding at analysis, on both sides, lets
+    either spelling find the other. NFKD also maps compatibility forms (ligatures,
+    full-width letters); NFC then recomposes what other scripts decomposed (Hangul).
+    """
+    if word.isascii():
+        return word
+    bare = _ACCENTS.sub("", unicodedata.normalize("NFKD", word)).translate(_LETTERS)
+    return unicodedata.normalize("NFC", bare)
+
+
 def normalize(word: str) -> str:
-    """Lowercase a raw token and drop a possessive, so Megvii’s and Megvii meet."""
-    word = word.lower().replace("’", "'")
+    """Lowercase and fold a raw token and drop a possessive, so Megvii’s and Megvii meet."""
+    word = fold(word.lower().replace("’", "'"))
     if word.endswith("'s"):
         word = word[:-2]
     return word.strip("'")
@@ -150,24 +178,32 @@ class NewsFilter(Filter):
     Indexing "re-education" yields "re-education", "re" and "educ" at one position, so
     both "re-education" and "education" find it; a query only yields the whole word, so
     the phrase structure of a query is never changed by the parts.
+
+    ``version`` is pickled with the schema: an index analysed by another version is
+    not equal to this code's schema (common.schema.schema_matches), so it is rebuilt.
     """
 
+    def __init__(self) -> None:
+        self.version = ANALYSIS_VERSION
+
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
+        # vars(): a filter pickled before versions existed has no attribute (version 1)
+        return type(other) is type(self) and vars(other).get("version", 1) == vars(self).get("version", 1)
 
     def __hash__(self) -> int:
         return hash(type(self))
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for t in tokens:
-            term = index_term(t.text)
+            written = t.text
+            term = index_term(written)
             if not term:
                 continue
             t.text = term
             yield t
             if "-" in term and t.mode != "query":
                 start = getattr(t, "startchar", None)
-                for part, idx, end in hyphen_parts(term):
+                for part, idx, end in hyphen_parts(term, written):
                     t.text = part
                     if start is not None:
                         t.startchar, t.endchar = start + idx, start + end
@@ -192,16 +228,25 @@ def index_term(raw: str) -> str:
     return term
 
 
-def hyphen_parts(whole: str) -> Iterator[tuple[str, int, int]]:
-    """(stemmed part, start, end) of each part of a hyphenated term, offsets within it."""
+def hyphen_parts(whole: str, written: str | None = None) -> Iterator[tuple[str, int, int]]:
+    """(stemmed part, start, end) of each part of a hyphenated term.
+
+    Offsets are within ``written``, the token as the text has it, when given: folding
+    can make a term longer or shorter than its text ("Groß-Berlin" -> "gross-berlin"),
+    and highlighting marks the text. Otherwise they are within ``whole``.
+    """
+    parts = whole.split("-")
+    spans = parts
+    if written is not None:
+        if written[-2:].lower() in ("'s", "’s"):
+            written = written[:-2]  # the possessive normalize() dropped
+        if written.count("-") == whole.count("-"):
+            spans = written.split("-")
     offset = 0
-    for part in whole.split("-"):
-        if not part:
-            offset += 1
-            continue
-        idx = whole.find(part, offset)
-        offset = idx + len(part)
-        yield stem(part), idx, offset
+    for part, span in zip(parts, spans):
+        if part:
+            yield stem(part), offset, offset + len(span)
+        offset += len(span) + 1
 
 
 def index_postings(text: str, field_boost: float = 1.0, encode=None) -> list[tuple[bytes, int, float, bytes]]:
@@ -214,12 +259,13 @@ def index_postings(text: str, field_boost: float = 1.0, encode=None) -> list[tup
     """
     seen: dict[str, list[tuple[int, int, int]]] = {}
     for pos, (start, end) in enumerate(span_tokenize(text)):
-        term = index_term(text[start:end])
+        written = text[start:end]
+        term = index_term(written)
         if not term:
             continue
         seen.setdefault(term, []).append((pos, start, end))
         if "-" in term:
-            for part, idx, part_end in hyphen_parts(term):
+            for part, idx, part_end in hyphen_parts(term, written):
                 seen.setdefault(part, []).append((pos, start + idx, start + part_end))
     encode = encode or _encode_characters
     return [(word.encode("utf-8"), len(spans), len(spans) * field_boost, encode(spans)) for word, spans in seen.items()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Mapping, Protocol, runtime_checkable
 
 from search.request import SearchRequest
-from search.results import ArticleResponse, SearchResponse
+from search.results import ArticleResponse, IndexState, SearchResponse
 
 BACKENDS = ("whoosh", "solr")
 DEFAULT_BACKEND = "whoosh"
@@ -43,6 +43,10 @@ class SearchBackend(Protocol):
 
     def health(self) -> dict:
         """A small dict when the backend answers; raises IndexUnavailable otherwise."""
+        ...
+
+    def index_state(self) -> IndexState:
+        """Which index state answers now (watch/ keys cached watchlist totals by it)."""
         ...
 
     def close(self) -> None:

@@ -516,6 +516,12 @@ class SearchEngine:
                 "index": state.to_dict(),
             }
 
+    def index_state(self) -> IndexState:
+        """The index state a search would see now (version, generation, last run), without
+        searching: watch/ keys cached totals by it, as the Solr backend's ``index_state``."""
+        with self.searcher() as (_s, state):
+            return state
+
     def health(self) -> dict:
         """Raise IndexUnavailable unless the index opens and answers a query."""
         t0 = time.perf_counter()

@@ -15,10 +15,11 @@ from collections import Counter
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from common.analysis import is_stopword, stem
+from common.analysis import fold, is_stopword, stem
 from search.query import ParsedQuery
 
 SAMPLE_DOCS = 5
+_WORD = re.compile(r"\w+")
 
 
 def _df(searcher: Searcher, term: str) -> int:
@@ -39,7 +40,7 @@ def surface_form(searcher: Searcher, term: str, fieldname: str = "body") -> str 
             word = text[s:e].lower().replace("’", "'")
             if word.endswith("'s"):
                 word = word[:-2]
-            if stem(word) == term:
+            if stem(fold(word)) == term:
                 seen[word] += 1
         n += 1
         m.next()
@@ -79,7 +80,6 @@ def suggest(searcher: Searcher, parsed: ParsedQuery) -> str | None:
             fixes[word] = fixed
     if not fixes:
         return None
-    text = parsed.text
-    for word, fixed in fixes.items():
-        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", fixed, text, flags=re.IGNORECASE)
+    # Query words are folded: the text's "Müllr" is the word "mullr".
+    text = _WORD.sub(lambda m: fixes.get(fold(m.group().lower()), m.group()), parsed.text)
     return text if text.lower() != parsed.text.lower() else None

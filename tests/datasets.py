@@ -73,3 +73,14 @@ def write_reuters_corpus(dest: Path, stories: list[dict]) -> list[str]:
             manifest.write(json.dumps({"file": name, "date": doc["date"], "source": "Reuters"}) + "\n")
             paths.append(name)
     return paths
+
+
+def write_trafilatura_pages(dest: Path, ids: tuple[str, ...]) -> None:
+    """Chosen pages of the trafilatura set as saved HTML files (``<id>.html``, original bytes)."""
+    data = require(SHARED_DATA / "extraction" / "trafilatura")
+    dest.mkdir(parents=True, exist_ok=True)
+    with open(data / "ground_truth.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["id"] in ids:
+                (dest / f"{row['id']}.html").write_bytes(gzip.open(data / row["file"]).read())

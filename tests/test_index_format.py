@@ -26,6 +26,7 @@ REUTERS = SHARED_DATA / "reuters21578" / "docs.jsonl.gz"
 TRICKY = [
     "Face++ and U.S. re-education camps; Megvii’s IJOP app, 13,000 people in 2019.",
     "co-op's well-- --x -- ' ’s x- a-b-c Zürich naïve 中国 C# 1.5.3",
+    "Groß-Berlin’s Müller-Lüdenscheidt, Ｍüller and the ﬁnance of Łódź-Straße; 가나 が",
     "",
     "   \n\n ",
 ]

@@ -64,6 +64,15 @@ MIGRATIONS = [
         UNIQUE (list_id, row, article_id)
     );
     """,
+    """
+    CREATE TABLE row_totals (
+        list_id INTEGER NOT NULL REFERENCES watchlists(id) ON DELETE CASCADE,
+        row INTEGER NOT NULL,
+        index_state TEXT NOT NULL,
+        totals TEXT NOT NULL,
+        PRIMARY KEY (list_id, row)
+    );
+    """,
 ]
 
 

@@ -2,8 +2,8 @@
 
 A list is CSV with a header (``name`` required; ``variants`` separated by ``;`` or ``|``,
 ``fuzzy`` 0-2, ``query`` for raw query syntax) or plain text, one name per line; up to
-10,000 rows. A name matches as a phrase, across case (the analyzer lowercases) and
-accents (the unaccented spelling is searched too), and each variant the row gives
+10,000 rows. A name matches as a phrase, across case and accents (the analyzer
+lowercases and folds accents on both sides), and each variant the row gives
 ("Kuangshi" for "Megvii") is another phrase. Bad input raises RequestError and stores
 nothing.
 """
@@ -15,10 +15,10 @@ import io
 import json
 import re
 import sqlite3
-import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from common.analysis import fold
 from search.engine import SearchEngine
 from search.request import MAX_Q, RequestError, SearchRequest
 from watch.store import ROW_KEY, DuplicateName, Match, has_table, now, transaction
@@ -42,19 +42,14 @@ class Row:
     q: str = ""
 
 
-def fold(text: str) -> str:
-    """The text without accents ("Müller" -> "Muller")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def row_query(name: str, variants: tuple[str, ...], fuzzy: int) -> str:
-    """Each spelling as a phrase, ORed; a fuzzy distance applies to single-word spellings."""
+    """Each spelling as a phrase, ORed; a fuzzy distance applies to single-word spellings.
+    Accents need no second spelling: analysis folds them ("Muller" finds "Müller")."""
     spellings: list[str] = []
     for s in (name, *variants):
-        for form in (s, fold(s)):
-            form = " ".join(form.replace('"', " ").split())
-            if form and form.lower() not in (x.lower() for x in spellings):
-                spellings.append(form)
+        form = " ".join(s.replace('"', " ").split())
+        if form and form.lower() not in (x.lower() for x in spellings):
+            spellings.append(form)
     parts = [f"{s}~{fuzzy}" if fuzzy and " " not in s else f'"{s}"' for s in spellings]
     return " OR ".join(parts)
 
@@ -126,9 +121,10 @@ def parse_rows(text: str, syntax_error: Callable[[str], str | None] = lambda q: 
             raise RequestError("invalid_row", f"line {line}: at most {MAX_VARIANTS} variants", "file")
         fuzzy = _fuzzy(rec.get("fuzzy"), line)
         name = name or query
-        if name.casefold() in seen:
-            raise RequestError("duplicate_row", f"line {line}: {name!r} is already on line {seen[name.casefold()]}", "file")
-        seen[name.casefold()] = line
+        key = fold(name.casefold())  # "Muller" and "Müller" are one search
+        if key in seen:
+            raise RequestError("duplicate_row", f"line {line}: {name!r} is already on line {seen[key]}", "file")
+        seen[key] = line
         q = (plain_words(query) if syntax_error(query) else query) if query else row_query(name, variants, fuzzy)
         if len(q) > MAX_Q:
             raise RequestError("invalid_row", f"line {line}: the row's search is longer than {MAX_Q} characters", "file")
@@ -202,18 +198,24 @@ def row_searches(con: sqlite3.Connection) -> dict[tuple[str, int], SearchRequest
     return {("row", lid * ROW_KEY + row): SearchRequest(q=q) for lid, row, q in cur}
 
 
-def summary(engine: SearchEngine, row: Row, new: int = 0) -> dict:
-    """Totals over the whole archive: count, first and last date, top sources, newest matches."""
-    res = engine.search(SearchRequest(q=row.q, sort="newest", size=NEWEST, all_words=True))
+def totals(engine: SearchEngine, q: str) -> dict:
+    """A row's search over the whole archive: count, first and last date, top sources,
+    newest matches (two searches; watch/totals.py caches them per index state)."""
+    res = engine.search(SearchRequest(q=q, sort="newest", size=NEWEST, all_words=True))
     first = None
     if res.total:
-        oldest = engine.search(SearchRequest(q=row.q, sort="oldest", size=1, all_words=True))
+        oldest = engine.search(SearchRequest(q=q, sort="oldest", size=1, all_words=True))
         first = oldest.hits[0].date if oldest.hits else None
     dated = [h.date for h in res.hits if h.date]
     sources = sorted(res.facets.get("source", {}).items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SOURCES]
     return {
-        "row": row.row, "name": row.name, "variants": list(row.variants), "fuzzy": row.fuzzy, "query": row.q,
         "total": res.total, "first_date": first, "last_date": dated[0] if dated else None,
-        "sources": [{"source": s, "count": n} for s, n in sources], "new": new,
+        "sources": [{"source": s, "count": n} for s, n in sources],
         "newest": [Match(h.id, h.path, h.title, h.date, "").to_dict() | {"first_seen": None} for h in res.hits],
     }
+
+
+def summary(row: Row, row_totals: dict, new: int = 0) -> dict:
+    """A row as the API and the CSV show it: the row, its totals and its new matches."""
+    return {"row": row.row, "name": row.name, "variants": list(row.variants), "fuzzy": row.fuzzy,
+            "query": row.q} | row_totals | {"new": new}

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from search.engine import SearchEngine
 from search.request import RequestError, SearchRequest, parse_page, parse_search_request, parse_size
-from watch import export, store, watches, watchlists
+from watch import export, store, totals, watches, watchlists
 from watch.store import DuplicateName
 from web import auth
 from web.common import error_response
@@ -212,10 +212,11 @@ def list_found(list_id: int) -> dict:
 
 
 def list_rows(list_id: int, page: int, size: int) -> list[dict]:
-    """Each row's summary over the whole archive, with its new matches since last viewed."""
+    """Each row's summary over the whole archive (cached per index state, watch/totals.py),
+    with its new matches since last viewed."""
     new = watchlists.new_counts(db(), list_id)
     rows = watchlists.rows_of(db(), list_id, size, (page - 1) * size)
-    return [watchlists.summary(engine(), r, new.get(r.row, 0)) for r in rows]
+    return totals.row_summaries(db(), engine(), list_id, rows, new)
 
 
 @api_bp.post("/api/watchlists")
@@ -252,12 +253,12 @@ def delete_watchlist(list_id: int):
 
 @api_bp.get("/api/watchlists/<int:list_id>.csv")
 def watchlist_csv(list_id: int):
-    """One line per row, streamed (each row is a search over the whole archive)."""
+    """One line per row, streamed (a row not cached at this index state is two searches)."""
     wl = list_found(list_id)
     rows = watchlists.rows_of(db(), list_id)
     new = watchlists.new_counts(db(), list_id)
-    eng = engine()
-    lines = export.watchlist_lines(watchlists.summary(eng, r, new.get(r.row, 0)) for r in rows)
+    summaries = totals.stream_summaries(current_app.config["INDEX_DIR"], engine(), list_id, rows, new)
+    lines = export.watchlist_lines(summaries)
     resp = Response(lines, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="watchlist-{wl["id"]}.csv"'
     return resp
