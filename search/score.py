@@ -159,9 +159,13 @@ def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: Ranki
         first = relaxed.in_first(cand) if relaxed.first is not None else None
     best = top_k(scores, cand, max(need, RERANK_DEPTH), tie, first)
     docs = cand[best].tolist()
-    bonus = proximity(view, docs, m.words, params) if m.words else {}
+    # Only the fixed head is re-ranked, whatever ``need`` is: a head that grew with the
+    # page asked for gave each page its own order (a hit repeated or skipped between
+    # pages). The boost never lowers a score, so the head stays ahead of the rest.
+    head = docs[:RERANK_DEPTH]
+    bonus = proximity(view, head, m.words, params) if m.words else {}
     if shares is not None:
-        shares.update({d: bonus.get(d, 0.0) for d in docs})
+        shares.update({d: bonus.get(d, 0.0) for d in head})
     later = set() if first is None else set(cand[best][~first[best]].tolist())
     ranked = [(d, float(sc) * (1.0 + params.prox_boost * bonus.get(d, 0.0))) for d, sc in zip(docs, scores[best])]
     ranked.sort(key=lambda p: (p[0] in later, -round(p[1], 9), int(tie[p[0]])))

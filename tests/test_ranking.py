@@ -86,3 +86,17 @@ def test_top_k_is_the_head_of_the_full_order(view):
     ranked = rank(view, m, m.docs, 25, DEFAULT.with_(prox_boost=0.0), view.columns.id_rank)
     assert [d for d, _ in ranked] == [d for d, _ in full[:25]]
     assert np.all(np.diff(m.docs) > 0)
+
+
+def test_a_deeper_page_never_reorders_an_earlier_one(view):
+    """The order is one total order whatever the page: reading page after page gives
+    every match once (the proximity re-rank covers a fixed head, not one that grows with
+    the page asked for; it did, and a hit could repeat or be skipped at a page boundary)."""
+    tie = view.columns.id_rank
+    for q in ("the government said", "economy growth", "mobile phone market"):
+        m = match(view, parse_query(q), "relaxed")
+        assert len(m.docs) > 150, "enough matches for pages beyond the re-ranked head"
+        full = [d for d, _ in rank(view, m, m.docs, len(m.docs), DEFAULT, tie)]
+        assert sorted(full) == m.docs.tolist()
+        for need in (10, 99, 100, 101, 150):
+            assert [d for d, _ in rank(view, m, m.docs, need, DEFAULT, tie)] == full[:need], (q, need)
