@@ -26,6 +26,7 @@ from search.engine import valid_id
 from search.highlight import Span, mark_all, snippet
 from search.query import ParsedQuery, parse_query
 from search.relax import summary
+from search.solr_clusters import cluster_dicts, collapse_filter, members_params, outlet_facet
 from search.solr_explain import explain_hit
 from search.solr_query import (
     QueryPlan,
@@ -46,7 +47,7 @@ MATCH_PAGE = 1000  # ids per request in match_ids
 RUN_DOC_ID = "_indexer_last_run"  # written by indexer/solr_sink.py
 STATE_TTL = 5.0  # seconds the last-run summary is cached between searches
 MARK_PRE, MARK_POST = "\x02", "\x03"  # highlight markers that cleaned text never holds
-HIT_FIELDS = "id,path,title,url,source,date,date_precision,tags,body,score"
+HIT_FIELDS = "id,path,title,url,source,date,date_precision,tags,body,score,cluster,cluster_size"
 def spans_from_marked(marked: str, text: str) -> list[Span]:
     """Match spans from Solr's whole-field highlight, checked against the stored text."""
     spans, out, start, n = [], [], None, 0
@@ -73,7 +74,8 @@ def highlight_params(query: str) -> list[tuple[str, str]]:
 
 def _facet_params() -> list[tuple[str, str]]:
     params = [("facet", "true"), ("facet.mincount", "1"), ("json.nl", "map")]
-    for name, limit in (("year", -1), ("month", -1), ("source", FACET_TOP), ("tags", FACET_TOP)):
+    for name, limit in (("year", -1), ("month", -1), ("source", FACET_TOP), ("tags", FACET_TOP),
+                        ("cluster_outlets", -1)):
         params += [("facet.field", name), (f"f.{name}.facet.limit", str(limit))]
     params.append(("facet.query", "{!ex=dt key=undated}(*:* -dated:true)"))
     return params
@@ -151,7 +153,8 @@ class SolrBackend:
         if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
             suggestion = suggestion_from(data, parsed)
         return SearchResponse(
-            request=req, total=total, hits=hits, facets=facets_from(data), took_ms=_ms(t0),
+            request=req, total=total, hits=hits, took_ms=_ms(t0),
+            facets=facets_from(data) | {"outlets": outlet_facet(data), "edits": {}},
             index=self.index_state(), suggestion=suggestion, fallback=fallback,
             syntax_error=parsed.syntax_error, undated_hidden=queries.get("undated", 0) if req.has_date_filter else 0,
             ignored_words=list(parsed.dropped_stopwords),
@@ -171,6 +174,9 @@ class SolrBackend:
             ("start", str((req.page - 1) * req.size)), ("rows", str(req.size)),
         ]
         params += [("fq", fq) for fq in filter_queries(req)]
+        collapse = collapse_filter(req, p)
+        if collapse:
+            params.append(("fq", collapse))
         params += _facet_params()
         if parsed.has_text_clauses:
             params += highlight_params(lucene_query(parsed, "any"))
@@ -185,6 +191,7 @@ class SolrBackend:
         docs = data["response"]["docs"]
         marked = data.get("highlighting") or {}
         copies = self._duplicates([d["id"] for d in docs])
+        stories = self._clusters([d["cluster"] for d in docs if d.get("cluster_size", 0) > 1])
         hits = []
         for d in docs:
             body = d.get("body") or ""
@@ -197,6 +204,7 @@ class SolrBackend:
                 score=round(d["score"], 4) if with_score and "score" in d else None,
                 snippet=snippet(body, spans), duplicates=copies.get(d["id"], []),
                 missing_words=[w for i, w in enumerate(p.words) if not d.get(f"w{i}", True)],
+                cluster=stories.get(d.get("cluster") or ""),
             ))
         return hits
 
@@ -219,6 +227,17 @@ class SolrBackend:
                     break
             out.append(found)
         return out
+
+    def _story(self, doc: dict) -> dict | None:
+        """An article's ``cluster`` (None when its story has no other member)."""
+        return self._clusters([doc["cluster"]]).get(doc["cluster"]) if doc.get("cluster_size", 0) > 1 else None
+
+    def _clusters(self, clusters: list[str]) -> dict[str, dict]:
+        """cluster -> its ``cluster`` dict, for the stories of two or more (one request)."""
+        if not clusters:
+            return {}
+        data = self._call("select", members_params(sorted(set(clusters))))
+        return cluster_dicts(data["response"]["docs"])
 
     def _duplicates(self, ids: list[str]) -> dict[str, list[str]]:
         """Article id -> ids of its exact copies, sorted (one request for the page)."""
@@ -257,6 +276,7 @@ class SolrBackend:
             date_precision=doc.get("date_precision") or None, tags=list(doc.get("tags") or []), text=body,
             text_html=mark_all(body, spans) if spans else escape(body), duplicates=self._duplicates([doc["id"]]).get(doc["id"], []),
             related=self._related(doc["id"]), took_ms=_ms(t0), index=self.index_state(),
+            cluster=self._story(doc),
         )
 
     def _article_spans(self, doc_id: str, body: str, q: str) -> list[Span]:

@@ -117,12 +117,13 @@ def plan(parsed: ParsedQuery, all_words: bool = False, params: RankingParams = D
 
 def query_params(p: QueryPlan, sort: str) -> list[tuple[str, str]]:
     """q, the parser (edismax with mm when relaxed), the sort (tier first) and the
-    all-words count (facet.query, so it counts every match, not just the page)."""
+    all-words count (a facet.query: every match, not just the page, before story clusters
+    are collapsed, as the Whoosh backend counts it)."""
     if not p.relaxed:
         return [("q", p.q), ("defType", "lucene"), ("q.op", "OR"), ("sort", SORTS[sort])]
     order = f"{TIER_SORT},{SORTS[sort]}" if p.tier and sort == "relevance" else SORTS[sort]
     out = [("q", p.q), ("defType", "edismax"), ("qf", f"title^{TITLE_BOOST:g} body"), ("mm", str(p.need)),
-           ("aw", p.all_q or ""), ("sort", order), ("facet.query", "{!key=all_words v=$aw}")]
+           ("aw", p.all_q or ""), ("sort", order), ("facet.query", "{!key=all_words ex=collapse v=$aw}")]
     for i, wq in enumerate(p.word_queries):
         out.append((f"w{i}", wq))
     return out

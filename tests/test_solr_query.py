@@ -15,6 +15,7 @@ from search.backend import BackendConfigError, open_backend
 from search.query import parse_query
 from search.request import SearchRequest
 from search.solr import MARK_POST, MARK_PRE, SolrBackend, facets_from, spans_from_marked, suggestion_from
+from search.solr_clusters import cluster_dicts, collapse_filter
 from search.solr_query import escape_term, filter_queries, lucene_query, plan, query_params
 
 
@@ -197,3 +198,26 @@ def test_indexer_refuses_bad_solr_arguments(argv, words, tmp_path, capsys, monke
     with pytest.raises(SystemExit) as exc:
         main(["--corpus", str(tmp_path), "--index", str(tmp_path / "state"), *argv])
     assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_collapse_prefers_all_words_then_first_published():
+    relaxed = plan(parse_query("megvii inoperable"))
+    assert collapse_filter(SearchRequest(q="megvii inoperable"), relaxed) == (
+        "{!collapse tag=collapse field=cluster nullPolicy=expand "
+        "sort='if(exists(query($aw)),0,1) asc,date_start asc,first_seen asc,id asc'}")
+    assert collapse_filter(SearchRequest(q="megvii"), plan(parse_query("megvii"))) == (
+        "{!collapse tag=collapse field=cluster nullPolicy=expand sort='date_start asc,first_seen asc,id asc'}")
+    assert collapse_filter(SearchRequest(q="megvii inoperable", copies="all"), relaxed) is None
+    assert collapse_filter(SearchRequest(q="megvii", ids=frozenset({"a"})), relaxed) is None  # watch sees each
+
+
+def test_cluster_dicts_list_stories_of_two_or_more():
+    docs = [{"id": "a", "kind": "article", "source": "Bloomberg", "date": "2019-06-05", "cluster": "a"},
+            {"id": "b", "kind": "duplicate", "source": "bloomberg", "date": "2019-06-06", "cluster": "a"},
+            {"id": "c", "kind": "article", "source": "Wire", "cluster": "a"},
+            {"id": "d", "kind": "article", "source": "Alone", "cluster": "d"}]
+    out = cluster_dicts(docs)
+    assert list(out) == ["a"]
+    assert out["a"]["size"] == 3 and out["a"]["outlets"] == ["Bloomberg", "Wire"]
+    assert out["a"]["first_published"] == {"id": "a", "source": "Bloomberg", "date": "2019-06-05"}
+    assert [m["kind"] for m in out["a"]["members"]] == ["near", "exact", "near"]
