@@ -8,9 +8,9 @@ articles, and prints the rate of that load next to FTS5's insert rate of the sam
 
 Reuters-21578 (every non-empty story, ~19k) is indexed with ``--copies`` repetitions
 (new ids). The app is served by waitress (``python app.py``, 8 threads) in a subprocess
-and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, AND semantics (the
-app's default). FTS5 (``porter unicode61``, on disk) answers the same texts and queries
-in this process: ``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the
+and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, the app's default
+semantics (all-words matches first, then partial ones; one hit per story). FTS5
+(``porter unicode61``, on disk) answers the same texts and queries in this process: ``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the
 app has no result cache. Prints p50/p95 of each, their ratio and the server's RSS.
 """
 

@@ -37,7 +37,7 @@ from search.solr_query import (
     quote,
     word_fields,
 )
-from search.request import SearchRequest
+from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 
 SUGGEST_BELOW = 3
@@ -135,6 +135,9 @@ class SolrBackend:
     def search(self, req: SearchRequest) -> SearchResponse:
         """Ranked, filtered, faceted, highlighted results for one request."""
         t0 = time.perf_counter()
+        for name in ("changed", "headline_changed"):
+            if getattr(req, name):  # versions live in the indexer's state file, not in Solr
+                raise RequestError("unsupported_parameter", f"{name} is not available on the Solr backend", name)
         parsed = parse_query(req.q)
         p = plan(parsed, req.all_words)
         data = self._select(req, parsed, p)

@@ -221,3 +221,16 @@ def test_cluster_dicts_list_stories_of_two_or_more():
     assert out["a"]["size"] == 3 and out["a"]["outlets"] == ["Bloomberg", "Wire"]
     assert out["a"]["first_published"] == {"id": "a", "source": "Bloomberg", "date": "2019-06-05"}
     assert [m["kind"] for m in out["a"]["members"]] == ["near", "exact", "near"]
+
+
+@pytest.mark.parametrize("name", ["changed", "headline_changed"])
+def test_version_filters_are_a_clear_400_on_solr(name):
+    """Versions are not in the collection: the filter is refused, never silently ignored."""
+    from app import create_app
+
+    app = create_app({"SEARCH_BACKEND": "solr", "SOLR_URL": "http://127.0.0.1:9/solr"})
+    r = app.test_client().get(f"/api/search?q=x&{name}=true")
+    assert r.status_code == 400
+    assert r.get_json()["error"] == {"code": "unsupported_parameter", "param": name,
+                                     "message": f"{name} is not available on the Solr backend"}
+    app.extensions["search_engine"].close()
