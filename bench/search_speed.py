@@ -10,8 +10,8 @@ Reuters-21578 (every non-empty story, ~19k) is indexed with ``--copies`` repetit
 (new ids). The app is served by waitress (``python app.py``, 8 threads) in a subprocess
 and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, the app's default
 semantics (all-words matches first, then partial ones; one hit per story). FTS5
-(``porter unicode61``, on disk) answers the same texts and queries in this process: ``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the
-app has no result cache. Prints p50/p95 of each, their ratio and the server's RSS.
+(``porter unicode61``, on disk) answers the same texts and queries in this process:
+``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the app has no result cache. Prints p50/p95 of each, their ratio and the server's RSS.
 """
 
 from __future__ import annotations
