@@ -11,7 +11,8 @@ Reuters-21578 (every non-empty story, ~19k) is indexed with ``--copies`` repetit
 and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, the app's default
 semantics (all-words matches first, then partial ones; one hit per story). FTS5
 (``porter unicode61``, on disk) answers the same texts and queries in this process:
-``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the app has no result cache. Prints p50/p95 of each, their ratio and the server's RSS.
+``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the app has no result
+cache. Prints p50/p95 of each, their ratio and the server's RSS.
 """
 
 from __future__ import annotations
