@@ -23,9 +23,11 @@ from typing import Iterator
 from common.documents import Article, FileState, source_key
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
+from indexer import solr_clusters
 from indexer.corpus import CorpusFile, Manifest, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
 from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
+from indexer.provenance import Provenance
 from indexer.run import FatalError, RunOptions, Summary, run_folders
 from indexer.solr_state import FileRecord, SolrState
 from indexer.store import RunLock
@@ -58,6 +60,14 @@ def article_doc(article: Article, run_id: str) -> dict:
     return {k: v for k, v in doc.items() if v is not None}  # no empty source in the facets
 
 
+def copy_fields(article: Article) -> dict:
+    """What a story cluster lists of an exact copy: its own outlet and date."""
+    out = {"source": article.source or None, "date": article.date.iso() if article.date else None}
+    if article.date is not None:
+        out["date_start"] = solr_time(article.date.start)
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def record_doc(rec: FileRecord, run_id: str, reason: str = "") -> dict:
     """The Solr document of a duplicate or skipped file: which article it copies, or why."""
     doc = {"id": rec.id, "kind": rec.kind, "path": rec.path, "run_id": run_id,
@@ -83,8 +93,10 @@ def run_solr_indexer(opts: RunOptions, client: SolrClient) -> Summary:
     summary.index_version = f"solr:{client.collection}"
     with RunLock(state_dir):
         state = SolrState(state_dir)
+        run = None
         try:
-            _SolrRun(opts, client, state, summary).run(corpus)
+            run = _SolrRun(opts, client, state, summary)
+            run.run(corpus)
         except SolrUnavailable as exc:
             raise FatalError(f"{exc}; files not confirmed by Solr are sent again by the next run") from exc
         except SolrRequestError as exc:
@@ -93,6 +105,8 @@ def run_solr_indexer(opts: RunOptions, client: SolrClient) -> Summary:
                 "check the cluster (all shards need a live replica) and the collection's configset"
             ) from exc
         finally:
+            if run is not None:
+                run.close()
             state.close()
     summary.seconds = round(time.time() - t0, 3)
     summary.finished = _now()
@@ -125,6 +139,12 @@ class _SolrRun:
         self.furniture = FurnitureStats.load(Path(opts.index_dir))
         self.records = state.load()
         self.canonical = {r.content_hash: r.id for r in self.records.values() if r.kind == KIND_ARTICLE}
+        self.provenance = Provenance(Path(opts.index_dir))  # versions and story clusters, as the Whoosh run
+        self.clusters = solr_clusters.connect(Path(opts.index_dir))
+
+    def close(self) -> None:
+        self.provenance.close()
+        self.clusters.close()
 
     def run(self, corpus: Path) -> None:
         scan = scan_corpus(corpus, self.opts.max_bytes)
@@ -138,6 +158,7 @@ class _SolrRun:
             rec = self.records.pop(path)
             batch.deletes.append(rec.id)
             batch.removed_paths.append(path)
+            self.provenance.forget(rec.id)
             if rec.kind == KIND_ARTICLE and self.canonical.get(rec.content_hash) == rec.id:
                 del self.canonical[rec.content_hash]
         self.summary.removed += len(removed)
@@ -154,6 +175,10 @@ class _SolrRun:
                 batch = _Batch()
             self._send(batch)
             self._promote_orphans(pool)
+        # Cluster rows of documents no record holds (a run killed before its batch was
+        # confirmed): forgotten, and the clusters they bridged re-split and re-sent.
+        self.provenance.sweep({r.id for r in self.records.values()})
+        self._send(_Batch())
         if self.opts.rebuild:
             # Documents no file record sent in this run: removed files a lost record forgot.
             self.client.post_json("update", {"delete": {"query": f"*:* -run_id:\"{self.run_id}\" -kind:{KIND_RUN}"}},
@@ -206,19 +231,22 @@ class _SolrRun:
                 self.summary.skip(result.skip)
             rec = FileRecord(st.path, doc_id, KIND_SKIPPED, st.size, st.mtime_ns, st.file_hash, st.meta_hash, "")
             batch.docs.append(record_doc(rec, self.run_id, result.skip.reason))
+            self.provenance.forget(doc_id)
         else:
             article = result.article
             owner = self.canonical.get(article.content_hash)
             if owner is not None and owner != doc_id:
                 rec = FileRecord(st.path, doc_id, KIND_DUPLICATE, st.size, st.mtime_ns, st.file_hash,
                                  st.meta_hash, article.content_hash, owner)
-                batch.docs.append(record_doc(rec, self.run_id))
+                batch.docs.append(record_doc(rec, self.run_id) | copy_fields(article))
+                self.provenance.copy(article, owner)
                 self.summary.duplicates += count
             else:
                 self.canonical[article.content_hash] = doc_id
                 rec = FileRecord(st.path, doc_id, KIND_ARTICLE, st.size, st.mtime_ns, st.file_hash,
                                  st.meta_hash, article.content_hash)
                 batch.docs.append(article_doc(article, self.run_id))
+                self.provenance.article(article, result.signature)
                 if count and old is None:
                     self.summary.added += 1
                 elif count:
@@ -227,13 +255,28 @@ class _SolrRun:
         batch.records.append(rec)
 
     def _send(self, batch: _Batch) -> None:
-        """One update request for the batch; the record is written only once Solr confirmed it."""
-        if not (batch.docs or batch.deletes):
+        """One update request for the batch; the record is written only once Solr confirmed it.
+
+        Story clusters are recorded first (as before a Whoosh commit: a replay records
+        nothing twice); the batch's documents carry their cluster, and documents sent
+        earlier whose cluster or outlet count changed get an atomic update in the same request.
+        """
+        self.provenance.flush()
+        cluster_of = solr_clusters.pending(self.clusters, [d["id"] for d in batch.docs])
+        if not (batch.docs or batch.deletes or cluster_of):
             return
         if batch.deletes:
             self.client.post_json("update", {"delete": batch.deletes}, {"commit": "false"})
-        self.client.post_json("update", batch.docs, {"commit": "true"})
+        docs = {d["id"]: d for d in batch.docs}
+        updates = []
+        for doc_id, values in cluster_of.items():
+            if doc_id in docs:
+                docs[doc_id].update(solr_clusters.fields(*values))
+            else:
+                updates.append(solr_clusters.atomic_update(doc_id, *values))
+        self.client.post_json("update", batch.docs + updates, {"commit": "true", "failOnVersionConflicts": "false"})
         self.state.commit(batch.records, batch.removed_paths)
+        solr_clusters.confirm(self.clusters, cluster_of)
         self.furniture.save(Path(self.opts.index_dir))
 
     def _promote_orphans(self, pool) -> None:

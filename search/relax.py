@@ -47,20 +47,41 @@ class Relaxation:
         return bool(contains(self.all_words, np.array([doc]))[0])
 
 
+# The rule, shared by both backends (the Solr backend writes it as edismax ``mm`` and a
+# tier sort): whether a query relaxes, how many words a partial match needs, and whether
+# all-words matches rank in a tier of their own.
+
+
+def relaxes(n_words: int, n_required: int) -> bool:
+    """A query relaxes with 2+ relaxable words, or 1 beside required clauses (one word alone
+    has nothing to relax)."""
+    return n_words >= (1 if n_required else 2)
+
+
+def min_words(n_words: int, params: RankingParams) -> int:
+    """The least number of the relaxable words a partial match has."""
+    return max(1, int(params.min_match * n_words))
+
+
+def all_first(n_words: int, params: RankingParams) -> bool:
+    """True when all-words matches rank before partial ones (short queries)."""
+    return n_words <= params.all_first_max
+
+
 def relax(m: Matches, docs: np.ndarray, params: RankingParams) -> tuple[np.ndarray, Relaxation | None]:
     """Keep the matches with at least the minimum share of the relaxable words; say which
-    have them all. No relaxation for one word alone (nothing to relax)."""
-    if len(m.relaxable) < (1 if m.required else 2):
+    have them all."""
+    if not relaxes(len(m.relaxable), m.required):
         return docs, None
     counts = np.zeros(len(docs), dtype=np.int64)
     for found in m.per_word:
         counts += contains(found, docs)
     n = len(m.per_word)
-    need = max(1, int(params.min_match * n))
+    need = min_words(n, params)
     keep = counts >= need
     docs, counts = docs[keep], counts[keep]
     full = docs[counts == n]
-    first = full if n <= params.all_first_max else None
+    first = full if all_first(n, params) else None
     return docs, Relaxation(m.relaxable, need, full, docs, counts, first)
 
 
@@ -80,29 +101,20 @@ def missing_words(view: IndexView, relaxed: Relaxation | None, doc: int) -> list
 
 def matching_summary(parsed: ParsedQuery, relaxed: Relaxation | None) -> dict:
     """Which words and clauses every hit has, which words a partial match may lack."""
-    relaxable = set(relaxed.words) if relaxed is not None else set()
+    if relaxed is None:
+        return summary(parsed, [], 0, None)
+    return summary(parsed, relaxed.words, relaxed.min_words, len(relaxed.all_words))
+
+
+def summary(parsed: ParsedQuery, relaxed: list[str], min_relaxed: int, all_words_total: int | None) -> dict:
+    """The response's ``matching`` from the relaxed words (as written), however counted."""
+    relaxable = set(relaxed)
     required = [" OR ".join(clause_text(c) for c in g) for g in parsed.positive_groups
                 if not (len(g) == 1 and g[0].is_relaxable and clause_text(g[0]) in relaxable)]
     return {
         "required": required,
-        "relaxed": relaxed.words if relaxed is not None else [],
-        "min_relaxed_words": relaxed.min_words if relaxed is not None else 0,
-        "all_words_total": len(relaxed.all_words) if relaxed is not None else None,
-        "excluded": [clause_text(c) for c in parsed.negative_clauses],
-    }
-
-
-def all_or_any_summary(parsed: ParsedQuery, any_words: bool) -> dict:
-    """The matching summary of a backend without minimum-should-match (the Solr backend):
-    every clause required, or, after its any-of-the-words fallback, the plain words
-    relaxed with none found together."""
-    relaxable = [g[0] for g in parsed.relaxable_groups] if any_words else []
-    relaxed_texts = {clause_text(c) for c in relaxable}
-    return {
-        "required": [" OR ".join(clause_text(c) for c in g) for g in parsed.positive_groups
-                     if not (len(g) == 1 and clause_text(g[0]) in relaxed_texts)],
-        "relaxed": [clause_text(c) for c in relaxable],
-        "min_relaxed_words": 1 if relaxable else 0,
-        "all_words_total": 0 if relaxable else None,
+        "relaxed": list(relaxed),
+        "min_relaxed_words": min_relaxed,
+        "all_words_total": all_words_total,
         "excluded": [clause_text(c) for c in parsed.negative_clauses],
     }

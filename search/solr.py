@@ -15,93 +15,39 @@ import json
 import re
 import threading
 import time
+from typing import Sequence
 
 from markupsafe import escape
 
 from common.layout import IndexUnavailable
-from common.schema import KIND_ARTICLE, KIND_DUPLICATE, TITLE_BOOST
+from common.schema import KIND_ARTICLE, KIND_DUPLICATE
 from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
 from search.engine import valid_id
 from search.highlight import Span, mark_all, snippet
-from search.query import Clause, ParsedQuery, parse_query
-from search.relax import all_or_any_summary
-from search.request import SearchRequest
+from search.query import ParsedQuery, parse_query
+from search.relax import summary
+from search.solr_clusters import cluster_dicts, collapse_filter, members_params, outlet_facet
+from search.solr_explain import explain_hit
+from search.solr_query import (
+    QueryPlan,
+    filter_queries,
+    lucene_query,
+    plan,
+    query_params,
+    quote,
+    word_fields,
+)
+from search.request import RequestError, SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 
 SUGGEST_BELOW = 3
 FACET_TOP = 20
 RELATED = 5
+MATCH_PAGE = 1000  # ids per request in match_ids
 RUN_DOC_ID = "_indexer_last_run"  # written by indexer/solr_sink.py
 STATE_TTL = 5.0  # seconds the last-run summary is cached between searches
 MARK_PRE, MARK_POST = "\x02", "\x03"  # highlight markers that cleaned text never holds
-HIT_FIELDS = "id,path,title,url,source,date,date_precision,tags,body,score"
-_SPECIAL = re.compile(r'([+\-!(){}\[\]^"~*?:\\/&|\s])')
-
-
-def escape_term(word: str) -> str:
-    """A word as one Lucene term (every query-syntax character escaped)."""
-    return _SPECIAL.sub(r"\\\1", word)
-
-
-def quote(text: str) -> str:
-    """Text as a Lucene phrase or exact value in double quotes."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def clause_query(c: Clause) -> str:
-    """One clause over its field(s): title boosted like the Whoosh schema's field_boost."""
-    if c.kind == "filter":
-        return f"{'source_key' if c.field == 'source' else 'tag_keys'}:{quote(c.words[0])}"
-    if c.kind == "phrase":
-        term = quote(" ".join(c.words))
-    elif c.kind == "prefix":
-        term = escape_term(c.words[0]) + "*"
-    else:
-        term = escape_term(c.words[0])
-    fields = (c.field,) if c.field else ("title", "body")
-    parts = [f"{f}:{term}^{TITLE_BOOST:g}" if f == "title" else f"{f}:{term}" for f in fields]
-    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
-
-
-def lucene_query(parsed: ParsedQuery, mode: str = "all") -> str:
-    """The parsed query as Lucene syntax: groups ANDed ("all") or ORed ("any"), -exclusions kept."""
-    if parsed.is_empty or not parsed.groups:
-        return "*:*"
-    out, positive = [], False
-    for group in parsed.groups:
-        inner = " OR ".join(clause_query(c) for c in group)
-        inner = f"({inner})" if len(group) > 1 else inner
-        if group[0].negated:
-            out.append(f"-{inner}")
-        else:
-            positive = True
-            out.append(f"+{inner}" if mode == "all" else inner)
-    if not positive:
-        out.insert(0, "*:*")
-    return " ".join(out)
-
-
-def filter_queries(req: SearchRequest) -> list[str]:
-    """fq parameters: articles only, source and tag values, date overlap (tagged dt)."""
-    fqs = [f"kind:{KIND_ARTICLE}"]
-    if req.source:
-        fqs.append("source_key:(" + " OR ".join(quote(v.strip().lower()) for v in req.source) + ")")
-    if req.tag:
-        fqs.append("tag_keys:(" + " OR ".join(quote(v.strip().lower()) for v in req.tag) + ")")
-    if req.has_date_filter:
-        lo = _solr_time(req.date_from.start) if req.date_from else "*"
-        hi = _solr_time(req.date_to.end) if req.date_to else "*"
-        fqs.append(f"{{!tag=dt}}date_start:[* TO {hi}] AND date_end:[{lo} TO *]")
-    return fqs
-
-
-def _solr_time(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-SORTS = {"relevance": "score desc,id asc", "newest": "date_start desc,id asc", "oldest": "date_start asc,id asc"}
-
-
+HIT_FIELDS = "id,path,title,url,source,date,date_precision,tags,body,score,cluster,cluster_size"
 def spans_from_marked(marked: str, text: str) -> list[Span]:
     """Match spans from Solr's whole-field highlight, checked against the stored text."""
     spans, out, start, n = [], [], None, 0
@@ -128,7 +74,8 @@ def highlight_params(query: str) -> list[tuple[str, str]]:
 
 def _facet_params() -> list[tuple[str, str]]:
     params = [("facet", "true"), ("facet.mincount", "1"), ("json.nl", "map")]
-    for name, limit in (("year", -1), ("month", -1), ("source", FACET_TOP), ("tags", FACET_TOP)):
+    for name, limit in (("year", -1), ("month", -1), ("source", FACET_TOP), ("tags", FACET_TOP),
+                        ("cluster_outlets", -1)):
         params += [("facet.field", name), (f"f.{name}.facet.limit", str(limit))]
     params.append(("facet.query", "{!ex=dt key=undated}(*:* -dated:true)"))
     return params
@@ -188,23 +135,33 @@ class SolrBackend:
     def search(self, req: SearchRequest) -> SearchResponse:
         """Ranked, filtered, faceted, highlighted results for one request."""
         t0 = time.perf_counter()
+        for name in ("changed", "headline_changed"):
+            if getattr(req, name):  # versions live in the indexer's state file, not in Solr
+                raise RequestError("unsupported_parameter", f"{name} is not available on the Solr backend", name)
         parsed = parse_query(req.q)
-        data = self._select(req, parsed, "all")
-        fallback = None
-        if data["response"]["numFound"] == 0 and parsed.can_fall_back:
-            data, fallback = self._select(req, parsed, "any"), "any_words"
+        p = plan(parsed, req.all_words)
+        data = self._select(req, parsed, p)
         total = data["response"]["numFound"]
-        hits = self._hits(data, with_score=self._sort(req, parsed) == "relevance")
+        queries = (data.get("facet_counts") or {}).get("facet_queries") or {}
+        all_total = int(queries.get("all_words", 0)) if p.relaxed else None
+        fallback = "any_words" if p.relaxed and total and not all_total else None
+        ranked = self._sort(req, parsed) == "relevance"
+        hits = self._hits(data, p, with_score=ranked)
+        if req.explain and ranked:
+            trees = (data.get("debug") or {}).get("explain") or {}
+            for hit in hits:
+                if isinstance(trees.get(hit.id), dict):
+                    hit.explain = explain_hit(trees[hit.id], hit.missing_words, p.tier)
         suggestion = None
         if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
             suggestion = suggestion_from(data, parsed)
-        undated = (data.get("facet_counts") or {}).get("facet_queries", {}).get("undated", 0)
         return SearchResponse(
-            request=req, total=total, hits=hits, facets=facets_from(data), took_ms=_ms(t0),
+            request=req, total=total, hits=hits, took_ms=_ms(t0),
+            facets=facets_from(data) | {"outlets": outlet_facet(data), "edits": {}},
             index=self.index_state(), suggestion=suggestion, fallback=fallback,
-            syntax_error=parsed.syntax_error, undated_hidden=undated if req.has_date_filter else 0,
+            syntax_error=parsed.syntax_error, undated_hidden=queries.get("undated", 0) if req.has_date_filter else 0,
             ignored_words=list(parsed.dropped_stopwords),
-            matching=all_or_any_summary(parsed, fallback is not None),
+            matching=summary(parsed, p.words, p.need, all_total),
         )
 
     @staticmethod
@@ -213,26 +170,31 @@ class SolrBackend:
             return "newest"
         return req.sort
 
-    def _select(self, req: SearchRequest, parsed: ParsedQuery, mode: str) -> dict:
-        query = lucene_query(parsed, mode)
+    def _select(self, req: SearchRequest, parsed: ParsedQuery, p: QueryPlan) -> dict:
+        fl = HIT_FIELDS + ("," + word_fields(p) if p.relaxed else "")
         params: list[tuple[str, str]] = [
-            ("q", query), ("defType", "lucene"), ("q.op", "OR"), ("fl", HIT_FIELDS),
+            *query_params(p, self._sort(req, parsed)), ("fl", fl),
             ("start", str((req.page - 1) * req.size)), ("rows", str(req.size)),
-            ("sort", SORTS[self._sort(req, parsed)]),
         ]
         params += [("fq", fq) for fq in filter_queries(req)]
+        collapse = collapse_filter(req, p)
+        if collapse:
+            params.append(("fq", collapse))
         params += _facet_params()
         if parsed.has_text_clauses:
-            params += highlight_params(query)
+            params += highlight_params(lucene_query(parsed, "any"))
+        if req.explain and self._sort(req, parsed) == "relevance":
+            params += [("debug", "results"), ("debug.explain.structured", "true")]
         if parsed.plain_words:
             params += [("spellcheck", "true"), ("spellcheck.q", " ".join(parsed.plain_words)),
                        ("spellcheck.count", "5")]
         return self._call("select", params)
 
-    def _hits(self, data: dict, with_score: bool) -> list[Hit]:
+    def _hits(self, data: dict, p: QueryPlan, with_score: bool) -> list[Hit]:
         docs = data["response"]["docs"]
         marked = data.get("highlighting") or {}
         copies = self._duplicates([d["id"] for d in docs])
+        stories = self._clusters([d["cluster"] for d in docs if d.get("cluster_size", 0) > 1])
         hits = []
         for d in docs:
             body = d.get("body") or ""
@@ -244,8 +206,41 @@ class SolrBackend:
                 date_precision=d.get("date_precision") or None, tags=list(d.get("tags") or []),
                 score=round(d["score"], 4) if with_score and "score" in d else None,
                 snippet=snippet(body, spans), duplicates=copies.get(d["id"], []),
+                missing_words=[w for i, w in enumerate(p.words) if not d.get(f"w{i}", True)],
+                cluster=stories.get(d.get("cluster") or ""),
             ))
         return hits
+
+    def match_ids(self, reqs: Sequence[SearchRequest]) -> list[set[str]]:
+        """For each request, the ids of every article it matches with all its words (as
+        SearchEngine.match_ids: no ranking, facets or snippets), a page of ids at a time."""
+        out = []
+        for req in reqs:
+            parsed = parse_query(req.q)
+            query = plan(parsed, all_words=True)
+            found: set[str] = set()
+            while True:
+                data = self._call("select", [
+                    *query_params(query, "newest"), ("fl", "id"), ("start", str(len(found))),
+                    ("rows", str(MATCH_PAGE)), *(("fq", fq) for fq in filter_queries(req)),
+                ])
+                docs = data["response"]["docs"]
+                found.update(d["id"] for d in docs)
+                if len(docs) < MATCH_PAGE or len(found) >= data["response"]["numFound"]:
+                    break
+            out.append(found)
+        return out
+
+    def _story(self, doc: dict) -> dict | None:
+        """An article's ``cluster`` (None when its story has no other member)."""
+        return self._clusters([doc["cluster"]]).get(doc["cluster"]) if doc.get("cluster_size", 0) > 1 else None
+
+    def _clusters(self, clusters: list[str]) -> dict[str, dict]:
+        """cluster -> its ``cluster`` dict, for the stories of two or more (one request)."""
+        if not clusters:
+            return {}
+        data = self._call("select", members_params(sorted(set(clusters))))
+        return cluster_dicts(data["response"]["docs"])
 
     def _duplicates(self, ids: list[str]) -> dict[str, list[str]]:
         """Article id -> ids of its exact copies, sorted (one request for the page)."""
@@ -284,6 +279,7 @@ class SolrBackend:
             date_precision=doc.get("date_precision") or None, tags=list(doc.get("tags") or []), text=body,
             text_html=mark_all(body, spans) if spans else escape(body), duplicates=self._duplicates([doc["id"]]).get(doc["id"], []),
             related=self._related(doc["id"]), took_ms=_ms(t0), index=self.index_state(),
+            cluster=self._story(doc),
         )
 
     def _article_spans(self, doc_id: str, body: str, q: str) -> list[Span]:

@@ -42,8 +42,9 @@ def add_manifest(corpus: Path, entries: list[dict]) -> None:
             fh.write(json.dumps(e) + "\n")
 
 
-def build_provenance_corpus(corpus: Path, index: Path) -> tuple[Path, Path]:
-    """The corpus above, indexed, then seed 003 and the hostile page edited and indexed again."""
+def build_provenance_corpus(corpus: Path, index: Path, after_each=None) -> tuple[Path, Path]:
+    """The corpus above, indexed, then seed 003 and the hostile page edited and indexed again.
+    ``after_each(corpus)``, if given, runs after each of the two runs (another sink's run)."""
     shutil.copytree(SEEDS, corpus)
     (corpus / EXACT).parent.mkdir()
     shutil.copy(seed("002"), corpus / EXACT)
@@ -55,6 +56,8 @@ def build_provenance_corpus(corpus: Path, index: Path) -> tuple[Path, Path]:
         {"file": NEAR, "source": "Example Wire", "date": "2019-07-02"},
     ])
     run_indexer(corpus, index, "--quiet")
+    if after_each is not None:
+        after_each(corpus)
     s003 = corpus / seed("003").name
     s003.write_text(s003.read_text("utf-8")
                     .replace("Human Rights Watch has withdrawn an assertion", "Human Rights Watch quietly withdrew an assertion")
@@ -63,4 +66,6 @@ def build_provenance_corpus(corpus: Path, index: Path) -> tuple[Path, Path]:
     (corpus / HOSTILE).write_text(HOSTILE_TEXT.replace('alert("v1")', 'alert("v2")</b><i>')
                                   .replace("rose & fell", "fell & rose"), "utf-8")
     run_indexer(corpus, index, "--quiet")
+    if after_each is not None:
+        after_each(corpus)
     return corpus, index

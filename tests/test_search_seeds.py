@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from search.backend import open_backend
-from search.engine import SearchEngine
-from search.request import parse_search_request
+from search.request import SearchRequest, parse_search_request
 from search_fixtures import search_index  # noqa: F401  (session fixture)
 from solr_cluster import solr_cluster, solr_search_config  # noqa: F401  (session fixtures)
 
@@ -44,8 +43,6 @@ def test_phrase_only_one_article_has(engine):
 
 
 def test_all_words_first_then_partial_matches(engine):
-    if not isinstance(engine, SearchEngine):
-        pytest.skip("the Solr backend has no minimum-should-match relaxation yet (README, Past one machine)")
     both = run(engine, q="megvii inoperable")
     assert both.fallback is None
     assert [h.path[:3] for h in both.hits[:3]] and sorted(h.path[:3] for h in both.hits[:3]) == ["000", "003", "004"]
@@ -72,6 +69,56 @@ def test_broken_syntax_falls_back_to_plain_words(engine, q):
     res = run(engine, q=q)
     assert res.syntax_error
     assert res.to_dict()["syntax_error"] == res.syntax_error
+
+
+def test_library_restrictions_all_words_and_ids(engine):
+    """watch/'s library-only options, on both backends: every word required; only given ids."""
+    strict = engine.search(SearchRequest(q="megvii inoperable", all_words=True))
+    assert strict.total == 3 and strict.fallback is None and all(not h.missing_words for h in strict.hits)
+    assert strict.matching["required"] == ["megvii", "inoperable"] and strict.matching["relaxed"] == []
+    loose = run(engine, q="megvii inoperable")
+    partial = frozenset(h.id for h in loose.hits if h.missing_words)
+    assert len(partial) == 2
+    assert {h.id for h in engine.search(SearchRequest(q="megvii inoperable", ids=partial)).hits} == partial
+    assert engine.search(SearchRequest(q="megvii", ids=frozenset())).total == 0
+    everyone = frozenset(h.id for h in loose.hits)
+    assert engine.match_ids([SearchRequest(q="megvii inoperable", ids=everyone),
+                             SearchRequest(q="megvii", ids=partial)]) == [{h.id for h in strict.hits}, set(partial)]
+
+
+EXPLAIN_KEYS = {"words", "clauses", "bm25f", "relaxation", "proximity", "score"}
+FIELD_KEYS = {"tf", "weight", "length", "avg_length", "b", "length_norm", "x"}
+
+
+def test_explain_breaks_each_score_down_in_one_shape(engine):
+    """Both backends: each ranked hit's score as word parts per field plus other clauses,
+    adding up to the hit's score (Solr's from its own explanation, Whoosh's from BM25F)."""
+    res = run(engine, q='megvii blacklisting "facial recognition"', explain="true")
+    assert res.hits
+    for h in res.hits:
+        e = h.explain
+        assert EXPLAIN_KEYS <= set(e) and e["score"] == pytest.approx(h.score, abs=2e-4)
+        assert sum(w["score"] for w in e["words"]) + sum(c["score"] for c in e["clauses"]) == \
+            pytest.approx(e["bm25f"], abs=3e-4)
+        assert {w["term"] for w in e["words"]} <= {"megvii", "blacklist"} and e["words"]
+        for w in e["words"]:
+            assert w["idf"] > 0 and w["fields"] and set(w["fields"]) <= {"title", "body"}
+            for f in w["fields"].values():
+                assert FIELD_KEYS <= set(f) and f["tf"] >= 1
+                assert f["x"] == pytest.approx(f["weight"] * f["tf"] / f["length_norm"], rel=1e-3)
+        assert e["clauses"] and 'body:"facial recognit"' in e["clauses"][0]["clause"]  # the phrase (stems)
+        assert set(e["proximity"]) == {"share", "slop", "boost", "factor", "applied"}
+    assert "explain" in res.to_dict()["hits"][0]
+    assert all(h.explain is None for h in run(engine, q="megvii", sort="newest", explain="true").hits)
+
+
+def test_explain_says_which_hits_lack_a_word(engine):
+    res = run(engine, q="megvii inoperable", explain="true")
+    for h in res.hits:
+        r = h.explain["relaxation"]
+        assert r["missing_words"] == h.missing_words
+        assert r["all_words"] == (not h.missing_words) and r["ranked_first"] == (not h.missing_words)
+        assert {w["term"] for w in h.explain["words"]} == ({"megvii"} if h.missing_words else {"megvii", "inoper"})
 
 
 def test_all_stopword_query_finds_something(engine):

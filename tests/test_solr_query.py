@@ -14,17 +14,9 @@ from indexer.solr_sink import solr_time
 from search.backend import BackendConfigError, open_backend
 from search.query import parse_query
 from search.request import SearchRequest
-from search.solr import (
-    MARK_POST,
-    MARK_PRE,
-    SolrBackend,
-    escape_term,
-    facets_from,
-    filter_queries,
-    lucene_query,
-    spans_from_marked,
-    suggestion_from,
-)
+from search.solr import MARK_POST, MARK_PRE, SolrBackend, facets_from, spans_from_marked, suggestion_from
+from search.solr_clusters import cluster_dicts, collapse_filter
+from search.solr_query import escape_term, filter_queries, lucene_query, plan, query_params
 
 
 @pytest.mark.parametrize("q,expected", [
@@ -51,6 +43,47 @@ def test_any_mode_makes_groups_optional_and_keeps_exclusions():
     )
 
 
+M, I, Z = ("(title:megvii^2 OR body:megvii)", "(title:inoperable^2 OR body:inoperable)",
+           "(title:zanzibar^2 OR body:zanzibar)")
+
+
+@pytest.mark.parametrize("q,main,words,need,tier", [
+    # search.relax's rule: 2+ relaxable words, or 1 beside a required clause; at least
+    # one of them (min_match 0); all-words matches first for up to 3 words
+    ("megvii", f"+{M}", [], 0, False),
+    ("megvii inoperable", f"{M} {I}", ["megvii", "inoperable"], 1, True),
+    ("megvii inoperable -zanzibar", f"{M} {I} -{Z}", ["megvii", "inoperable"], 1, True),
+    ("title:blacklisting megvii", f"+title:blacklisting^2 {M}", ["megvii"], 1, True),
+    ('"facial recognition" megvii', f'+(title:"facial recognition"^2 OR body:"facial recognition") {M}',
+     ["megvii"], 1, True),
+    ("megvii OR zanzibar inoperable", f"+({M} OR {Z}) {I}", ["inoperable"], 1, True),
+    ("megvii OR zanzibar", f"+({M} OR {Z})", [], 0, False),
+    ("bank loan rate megvii", None, ["bank", "loan", "rate", "megvii"], 1, False),
+])
+def test_relaxation_plan_follows_the_whoosh_rule(q, main, words, need, tier):
+    p = plan(parse_query(q))
+    if main is not None:
+        assert p.q == main
+    assert (p.words, p.need, p.tier) == (words, need, tier)
+
+
+def test_relaxed_query_is_edismax_with_mm_and_a_tier_sort():
+    params = dict(query_params(plan(parse_query("megvii inoperable")), "relevance"))
+    assert params["defType"] == "edismax" and params["mm"] == "1"
+    assert params["aw"] == f"+{M} +{I}"
+    assert params["sort"].startswith("if(exists(query($aw)),0,1) asc,score desc")
+    assert dict(query_params(plan(parse_query("megvii inoperable")), "newest"))["sort"] == "date_start desc,id asc"
+    assert params["w1"] == "+" + I
+    strict = dict(query_params(plan(parse_query("megvii inoperable"), all_words=True), "relevance"))
+    assert strict["defType"] == "lucene" and strict["q"] == f"+{M} +{I}"
+
+
+def test_unquoted_token_of_several_words_is_checked_word_by_word():
+    p = plan(parse_query("U.N sanctions"))
+    assert p.words == ["u n", "sanctions"]
+    assert p.word_queries[0] == "+(title:u^2 OR body:u) +(title:n^2 OR body:n)"
+
+
 @pytest.mark.parametrize("word,escaped", [
     ("u.s.", "u.s."), ("c#", "c#"), ("a:b", r"a\:b"), ("(x)", r"\(x\)"), ("x/y", r"x\/y"),
     ('say"hi', r'say\"hi'), ("a&&b", r"a\&\&b"), ("back\\slash", r"back\\slash"),
@@ -69,6 +102,8 @@ def test_filter_queries_overlap_at_precision():
         "{!tag=dt}date_start:[* TO 2019-06-06T23:59:59.999Z] AND date_end:[2019-06-01T00:00:00.000Z TO *]",
     ]
     assert filter_queries(SearchRequest()) == ["kind:article"]
+    assert filter_queries(SearchRequest(ids=frozenset({"b2", "a1", "x,y"})))[-1] == "{!terms f=id}a1,b2"
+    assert filter_queries(SearchRequest(ids=frozenset()))[-1] == "-*:*"
 
 
 def test_solr_time_is_millisecond_utc():
@@ -163,3 +198,39 @@ def test_indexer_refuses_bad_solr_arguments(argv, words, tmp_path, capsys, monke
     with pytest.raises(SystemExit) as exc:
         main(["--corpus", str(tmp_path), "--index", str(tmp_path / "state"), *argv])
     assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_collapse_prefers_all_words_then_first_published():
+    relaxed = plan(parse_query("megvii inoperable"))
+    assert collapse_filter(SearchRequest(q="megvii inoperable"), relaxed) == (
+        "{!collapse tag=collapse field=cluster nullPolicy=expand "
+        "sort='if(exists(query($aw)),0,1) asc,date_start asc,first_seen asc,id asc'}")
+    assert collapse_filter(SearchRequest(q="megvii"), plan(parse_query("megvii"))) == (
+        "{!collapse tag=collapse field=cluster nullPolicy=expand sort='date_start asc,first_seen asc,id asc'}")
+    assert collapse_filter(SearchRequest(q="megvii inoperable", copies="all"), relaxed) is None
+    assert collapse_filter(SearchRequest(q="megvii", ids=frozenset({"a"})), relaxed) is None  # watch sees each
+
+
+def test_cluster_dicts_list_stories_of_two_or_more():
+    docs = [{"id": "a", "kind": "article", "source": "Bloomberg", "date": "2019-06-05", "cluster": "a"},
+            {"id": "b", "kind": "duplicate", "source": "bloomberg", "date": "2019-06-06", "cluster": "a"},
+            {"id": "c", "kind": "article", "source": "Wire", "cluster": "a"},
+            {"id": "d", "kind": "article", "source": "Alone", "cluster": "d"}]
+    out = cluster_dicts(docs)
+    assert list(out) == ["a"]
+    assert out["a"]["size"] == 3 and out["a"]["outlets"] == ["Bloomberg", "Wire"]
+    assert out["a"]["first_published"] == {"id": "a", "source": "Bloomberg", "date": "2019-06-05"}
+    assert [m["kind"] for m in out["a"]["members"]] == ["near", "exact", "near"]
+
+
+@pytest.mark.parametrize("name", ["changed", "headline_changed"])
+def test_version_filters_are_a_clear_400_on_solr(name):
+    """Versions are not in the collection: the filter is refused, never silently ignored."""
+    from app import create_app
+
+    app = create_app({"SEARCH_BACKEND": "solr", "SOLR_URL": "http://127.0.0.1:9/solr"})
+    r = app.test_client().get(f"/api/search?q=x&{name}=true")
+    assert r.status_code == 400
+    assert r.get_json()["error"] == {"code": "unsupported_parameter", "param": name,
+                                     "message": f"{name} is not available on the Solr backend"}
+    app.extensions["search_engine"].close()
