@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common.analysis import index_postings
 from common.dates import DateFormatError, PubDate
 from common.documents import Article, FileState, article_fields
 from common.schema import PreAnalyzed, build_schema
@@ -92,6 +93,25 @@ ANALYSED_FIELDS = ("title", "body")
 def analyse(article: Article) -> dict[str, PreAnalyzed]:
     """Postings of the article's text fields, computed here in the worker process."""
     return {name: _SCHEMA[name].postings(getattr(article, name)) for name in ANALYSED_FIELDS}
+
+
+def preload(html: bool) -> None:
+    """Import and first use what cleaning loads lazily, outside any file's time budget.
+
+    A budget that expires inside a first import can leave that module half-initialised
+    in its process, and every later file there then fails ("partially initialized
+    module 'nltk'": good files skipped). The run calls this before forking its workers,
+    which inherit what is loaded; a run with nothing to clean never pays for it.
+    """
+    index_postings("Preloading the analysis: Müller's re-education, 10 June 2019.")
+    dates.parse_phrase("June 10, 2019")
+    clusters.signature(" ".join(f"word{i}" for i in range(40)))
+    if html:
+        from indexer import htmlclean  # trafilatura, lxml, htmldate
+
+        htmlclean.extract_html("<html><head><title>Preload</title></head><body><article><h1>Preload</h1>"
+                               "<p>Trafilatura loads its parts on first use, 10 June 2019.</p>"
+                               "</article></body></html>")
 
 
 def doc_id_for(rel: str) -> str:

@@ -31,7 +31,9 @@ from indexer.corpus import (
 from indexer.furniture import FurnitureStats
 from indexer.journal import Journal
 from indexer.provenance import Provenance
-from indexer.pipeline import DOC_TIME_BUDGET, Job, Result, doc_id_for, group_key, line_keys, process_file
+from indexer.pipeline import (
+    DOC_TIME_BUDGET, Job, Result, doc_id_for, group_key, line_keys, preload, process_file,
+)
 from indexer.store import (
     DocState,
     RunLock,
@@ -295,6 +297,9 @@ class _Writer:
                 self.gone_articles.add(st.id)
                 self._forget(st.content_hash, st.id)
         jobs = self._skip_touched(diff.jobs)
+        # orphaned duplicates (re-cleaned below) may be pages too
+        preload(html=any(job.file.kind == "html" for job, _ in jobs)
+                or any(str(path).lower().endswith((".html", ".htm")) for path in self.states))
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             try:

@@ -26,7 +26,8 @@ from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
 from indexer import solr_clusters
 from indexer.corpus import CorpusFile, Manifest, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
-from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, process_file
+from common.procs import die_with_parent
+from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, preload, process_file
 from indexer.provenance import Provenance
 from indexer.run import FatalError, RunOptions, Summary, run_folders
 from indexer.solr_state import FileRecord, SolrState
@@ -162,8 +163,11 @@ class _SolrRun:
             if rec.kind == KIND_ARTICLE and self.canonical.get(rec.content_hash) == rec.id:
                 del self.canonical[rec.content_hash]
         self.summary.removed += len(removed)
+        if jobs:
+            preload(html=any(job.file.kind == "html" for job, _ in jobs))
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(max(1, self.opts.workers)) as pool:
+        # workers die with the run (a SIGKILLed run leaves none cleaning), as in indexer/run.py
+        with ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             total, done = len(jobs), 0
             for chunk in _chunks(jobs, self.opts.batch_size):
                 for result in self._process(pool, chunk):

@@ -378,3 +378,24 @@ def test_the_time_budget_is_a_cli_option(tmp_path):
     proc = run_indexer(corpus, tmp_path / "index", "--json", "--doc-timeout", "1", check=False)
     assert proc.returncode == 0, proc.stderr
     assert "DocumentTimeout" in skip_reasons(summary_of(proc))["big.html"]
+
+
+@pytest.mark.slow
+def test_a_short_time_budget_is_not_spent_on_first_imports(tmp_path):
+    """NLTK, dateparser, datasketch and trafilatura load on first use (a no-change cron run
+    must start fast). They used to load inside the first file's time budget: with a short
+    budget the first files were skipped as too slow, and a budget that expired inside an
+    import could leave the module half-initialised for every later file in that worker
+    ("partially initialized module 'nltk'"). They now load before the workers fork."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    seed = sorted(SEEDS.glob("00*.txt"))[1].read_text("utf-8")
+    title, _, body = seed.partition("\n")
+    paras = "".join(f"<p>{p.strip()}</p>" for p in body.split("\n\n") if p.strip())
+    (corpus / "000_page.html").write_text(
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{paras}</article></body></html>",
+        "utf-8")
+    proc = run_indexer(corpus, tmp_path / "index", "--json", "--workers", "1", "--doc-timeout", "0.5")
+    summary = summary_of(proc)
+    assert summary["skipped"] == 0, skip_reasons(summary)
+    assert summary["added"] == len(list(SEEDS.glob("*.txt"))) + 1
