@@ -19,7 +19,9 @@ matchers get ``ArrayMatcher``, search's array path reads ``TermPostings``.
 from __future__ import annotations
 
 import struct
+import threading
 from bisect import bisect_left
+from collections import OrderedDict
 from itertools import chain
 
 import numpy as np
@@ -110,7 +112,7 @@ class ArrayCodec(W3Codec):
         tifile = storage.open_file(tiname)
         postfile = segment.open_file(storage, self.POSTS_EXT)
         posfile = segment.open_file(storage, POSITIONS_EXT)
-        return ArrayTermsReader(self, tifile, storage.file_length(tiname), postfile, posfile)
+        return ArrayTermsReader(self, tifile, storage.file_length(tiname), postfile, posfile, segment.segment_id())
 
 
 def segment_field_lengths(reader, fieldname: str) -> np.ndarray:
@@ -300,12 +302,65 @@ def read_term(postfile, posfile, info) -> TermPostings:
     return TermPostings(ids, weights, posfile, base, lens)
 
 
-class ArrayTermsReader(W3TermsReader):
-    """Whoosh's term dictionary; postings decoded by ``read_term``."""
+class TermInfoCache:
+    """Term -> term info (None: absent) per segment, least recently used dropped first.
 
-    def __init__(self, codec, dbfile, length, postfile, posfile):
+    Whoosh's term dictionary is an on-disk hash file: each look-up seeks and reads a few
+    times through Python (~0.1 ms). Segments never change once written, so a term's
+    info (its postings' extent, frequencies) can be kept by segment id for every reader
+    of that segment, in every searcher of the process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key, self)
+            if value is not self:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+TERM_INFOS = TermInfoCache(20_000)
+
+
+class ArrayTermsReader(W3TermsReader):
+    """Whoosh's term dictionary (look-ups cached in TERM_INFOS); postings decoded by ``read_term``."""
+
+    def __init__(self, codec, dbfile, length, postfile, posfile, segment_id: str | None = None):
         super().__init__(codec, dbfile, length, postfile)
         self._posfile = posfile
+        self._segment_id = segment_id
+
+    def term_info(self, fieldname, tbytes):
+        if self._segment_id is None:
+            return super().term_info(fieldname, tbytes)
+        key = (self._segment_id, fieldname, tbytes)
+        info = TERM_INFOS.get(key)
+        if info is TERM_INFOS:
+            try:
+                info = super().term_info(fieldname, tbytes)
+            except TermNotFound:
+                info = None
+            TERM_INFOS.put(key, info)
+        if info is None:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
+        return info
+
+    def __contains__(self, term):
+        try:
+            self.term_info(*term)
+        except TermNotFound:
+            return False
+        return True
 
     def term_postings(self, fieldname: str, tbytes: bytes) -> TermPostings:
         """The arrays of one term (raises TermNotFound when the term is absent)."""

@@ -57,3 +57,34 @@ def test_postings_are_little_endian_arrays(tmp_path: Path) -> None:
         fmt = build_schema()["body"].format
         assert fmt.decode_positions(p.value(0)) == list(r.postings("body", "said").value_as("positions"))
         terms.close()
+
+
+def test_term_infos_are_cached_per_segment_and_bounded(tmp_path: Path) -> None:
+    """A term looked up once is answered from TERM_INFOS by any reader of that segment;
+    absent terms too; the cache keeps at most its size, dropping the least recent."""
+    from common.codec import TERM_INFOS, TermInfoCache
+    from whoosh.reading import TermNotFound
+
+    ix = _build(tmp_path / "ours", ArrayCodec(), real_texts(50))
+    seg = ix._segments()[0]
+    with ix.reader() as r1:
+        expected = r1.postings("body", "said").all_ids()
+        expected = list(expected)
+        assert TERM_INFOS.get((seg.segment_id(), "body", b"said")) is not TERM_INFOS
+        assert ("body", b"zzzz-not-a-word") not in r1
+        assert TERM_INFOS.get((seg.segment_id(), "body", b"zzzz-not-a-word")) is None
+    with ix.reader() as r2:  # a new reader of the same segment: same answers
+        assert list(r2.postings("body", "said").all_ids()) == expected
+        assert ("body", b"said") in r2 and ("body", b"zzzz-not-a-word") not in r2
+        try:
+            r2.postings("body", "zzzz-not-a-word")
+            raise AssertionError("an absent term must raise TermNotFound")
+        except TermNotFound:
+            pass
+    ix.close()
+    small = TermInfoCache(2)
+    small.put("a", 1)
+    small.put("b", 2)
+    assert small.get("a") == 1  # "a" is now the most recent
+    small.put("c", 3)
+    assert small.get("b") is small and small.get("a") == 1 and small.get("c") == 3
