@@ -5,8 +5,11 @@ one Python object per posting. ``ArrayCodec`` keeps Whoosh's term dictionary, co
 stored fields, segments and TOC, and replaces only the postings: per term, in the
 segment's ``.pst`` file,
 
-    doc numbers    n x uint32 little-endian, ascending
-    weights        n x float32 little-endian (term frequency x field boost)
+    head           first doc number (uint32), dtype codes of the gaps and the weights
+    doc gaps       n x (doc number - previous one; 0 for the first), ascending
+    weights        n x (term frequency x field boost): an unsigned integer type when
+                   every weight is a small whole number (they are, for our fields), else
+                   float32
     [values]       uint64 offset into the ``.pos`` file, 4 dtype codes (counts,
                    position, start, length), then n x counts
 
@@ -14,9 +17,9 @@ For positions and character offsets (``ArrayCharacters`` fields) the counts are 
 posting's occurrences and the ``.pos`` stream holds one packed record per occurrence:
 (position delta, start delta, length), where within a document the first position and
 start are absolute, each later position is the previous one's delta and each later
-start counts from the previous occurrence's end. Each of the three columns and the counts
-takes the narrowest of uint8/uint16/uint32 (int32 if a delta is negative) that its values
-need in this term's block, so a block decodes with one ``np.frombuffer`` over a packed
+start counts from the previous occurrence's end. Each of the three columns, the counts and the doc
+gaps take the narrowest of uint8/uint16/uint32 (int32 if a delta is negative) that their
+values need in this term's block (all little-endian), so a block decodes with one ``np.frombuffer`` over a packed
 record dtype and a few cumulative sums. Other values (a KEYWORD field's frequencies)
 are stored as they come (counts: byte lengths, codes ``RAW``).
 
@@ -45,13 +48,15 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 POSITIONS_EXT = ".pos"
-FORMAT_VERSION = 2  # 2: delta-packed occurrence records (1: uint32 triples)
+FORMAT_VERSION = 3  # 3: + doc gaps and narrow weights; 2: delta-packed occurrences; 1: uint32 arrays
 _U4 = np.dtype("<u4")
-_F4 = np.dtype("<f4")
 _TAIL = struct.Struct("<QBBBB")  # .pos offset, dtype codes: counts, position, start, length
 # dtype codes; RAW marks values stored as they come (counts are byte lengths)
-_DTYPES = (np.dtype("u1"), np.dtype("<u2"), np.dtype("<u4"), np.dtype("<i4"))
+_DTYPES = (np.dtype("u1"), np.dtype("<u2"), np.dtype("<u4"), np.dtype("<i4"), np.dtype("<f4"))
+_STRUCT_CHARS = "BHIif"
+FLOAT = 4  # the weights' code when some weight is not a small whole number
 RAW = 255
+_HEAD = struct.Struct("<IBB")  # first doc number, gap code, weight code
 SMALL = 32  # below this many postings struct.pack beats building numpy arrays
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
@@ -228,11 +233,7 @@ class ArrayFieldWriter(W3FieldWriter):
         n = len(ids)
         post = self._postfile
         offset = post.tell()
-        if n < SMALL:
-            post.write(struct.pack(f"<{n}I{n}f", *ids, *weights))
-        else:
-            post.write(np.asarray(ids, dtype=_U4).tobytes())
-            post.write(np.asarray(weights, dtype=_F4).tobytes())
+        post.write(pack_ids_weights(ids, weights))
         if any(values):
             self._write_values(values)
         lens = self._lengths_of(fieldname)
@@ -266,6 +267,58 @@ class ArrayFieldWriter(W3FieldWriter):
         self._posfile.close()
 
 
+# -- packed arrays ---------------------------------------------------------------------------
+
+
+def _code_of(lo, hi) -> int:
+    if lo < 0:
+        if lo < -(2 ** 31) or hi >= 2 ** 31:
+            raise ValueError(f"value out of range: {lo}..{hi}")
+        return 3
+    if hi >= 2 ** 32:
+        raise ValueError(f"value out of range: {hi}")
+    return 0 if hi < 2 ** 8 else 1 if hi < 2 ** 16 else 2
+
+
+def pack_ids_weights(ids: list[int], weights: list[float]) -> bytes:
+    """A term's doc numbers (as gaps) and weights, each in its narrowest type."""
+    n = len(ids)
+    whole = all(w == int(w) and 0 <= w < 2 ** 16 for w in weights) if n < SMALL else None
+    if n < SMALL:
+        gaps = [0] + [b - a for a, b in zip(ids, ids[1:])]
+        gcode = _code_of(min(gaps), max(gaps))
+        wcode = _code_of(0, int(max(weights))) if whole else FLOAT
+        wvals = [int(w) for w in weights] if whole else weights
+        return (_HEAD.pack(ids[0], gcode, wcode)
+                + struct.pack(f"<{n}{_STRUCT_CHARS[gcode]}{n}{_STRUCT_CHARS[wcode]}", *gaps, *wvals))
+    arr = np.asarray(ids, dtype=np.int64)
+    gaps = np.diff(arr, prepend=arr[0])
+    gcode = narrowest(gaps)
+    w = np.asarray(weights, dtype=np.float64)
+    whole = bool(np.all(w == np.floor(w)) and w.min() >= 0 and w.max() < 2 ** 16)
+    wcode = narrowest(w.astype(np.int64)) if whole else FLOAT
+    return (_HEAD.pack(ids[0], gcode, wcode) + gaps.astype(_DTYPES[gcode]).tobytes()
+            + w.astype(_DTYPES[wcode]).tobytes())
+
+
+def unpack_ids_weights(raw: bytes, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(doc numbers as int64, weights as float32, where the values part begins) of a
+    record written by ``pack_ids_weights``."""
+    if len(raw) < _HEAD.size:
+        raise ValueError(f"postings record of {len(raw)} bytes for {n} postings")
+    first, gcode, wcode = _HEAD.unpack_from(raw, 0)
+    if gcode >= FLOAT or wcode > FLOAT:
+        raise ValueError(f"postings record with unknown types {gcode}, {wcode}")
+    at = _HEAD.size + n * (_DTYPES[gcode].itemsize + _DTYPES[wcode].itemsize)
+    if len(raw) < at:
+        raise ValueError(f"postings record of {len(raw)} bytes for {n} postings")
+    gaps = np.frombuffer(raw, dtype=_DTYPES[gcode], count=n, offset=_HEAD.size)
+    ids = np.cumsum(gaps, dtype=np.int64)
+    ids += first
+    weights = np.frombuffer(raw, dtype=_DTYPES[wcode], count=n, offset=_HEAD.size + n * _DTYPES[gcode].itemsize)
+    return ids, (weights.astype(np.float32) if wcode != FLOAT else weights), at
+
+
 # -- packed occurrences ---------------------------------------------------------------------
 
 
@@ -273,14 +326,7 @@ def narrowest(values: np.ndarray) -> int:
     """The code of the narrowest dtype in _DTYPES holding every value."""
     if not len(values):
         return 0
-    lo, hi = int(values.min()), int(values.max())
-    if lo < 0:
-        if lo < -(2 ** 31) or hi >= 2 ** 31:
-            raise ValueError(f"occurrence delta out of range: {lo}..{hi}")
-        return 3
-    if hi >= 2 ** 32:
-        raise ValueError(f"occurrence value out of range: {hi}")
-    return 0 if hi < 2 ** 8 else 1 if hi < 2 ** 16 else 2
+    return _code_of(int(values.min()), int(values.max()))
 
 
 @lru_cache(maxsize=None)
@@ -429,24 +475,32 @@ class TermPostings:
         return np.column_stack((pos, start, end)).astype(_U4).tobytes()
 
 
-def read_term(postfile, posfile, info) -> TermPostings:
-    """Decode one term's record (its extent in ``.pst``) into arrays."""
+def term_extent(info) -> tuple[int, int]:
+    """(offset, length) of a term's record in ``.pst``."""
     offset, length = info.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps the unpacked struct tuple
         length = length[0]
+    return offset, length
+
+
+def read_term(postfile, posfile, info) -> TermPostings:
+    """Decode one term's record (its extent in ``.pst``) into arrays."""
+    offset, length = term_extent(info)
     n = info.doc_frequency()
     raw = postfile.get(offset, length)
-    if len(raw) != length or not (length == 8 * n or length >= 8 * n + _TAIL.size):
-        raise ValueError(f"postings record of {length} bytes for {n} postings")
-    ids = np.frombuffer(raw, dtype=_U4, count=n)
-    weights = np.frombuffer(raw, dtype=_F4, count=n, offset=4 * n)
-    if length == 8 * n:
+    bad = ValueError(f"postings record of {length} bytes for {n} postings")
+    if len(raw) != length:
+        raise bad
+    ids, weights, at = unpack_ids_weights(raw, n)
+    if length != at and length < at + _TAIL.size:
+        raise bad
+    if length == at:
         return TermPostings(ids, weights)
-    base, ccode, pcode, scode, lcode = _TAIL.unpack_from(raw, 8 * n)
-    if ccode >= len(_DTYPES) or length != 8 * n + _TAIL.size + n * _DTYPES[ccode].itemsize or (
-            pcode != RAW and max(pcode, scode, lcode) >= len(_DTYPES)):
-        raise ValueError(f"postings record of {length} bytes for {n} postings")
-    counts = np.frombuffer(raw, dtype=_DTYPES[ccode], count=n, offset=8 * n + _TAIL.size)
+    base, ccode, pcode, scode, lcode = _TAIL.unpack_from(raw, at)
+    if ccode >= FLOAT or length != at + _TAIL.size + n * _DTYPES[ccode].itemsize or (
+            pcode != RAW and max(pcode, scode, lcode) >= FLOAT):
+        raise bad
+    counts = np.frombuffer(raw, dtype=_DTYPES[ccode], count=n, offset=at + _TAIL.size)
     rec = None if pcode == RAW else record_dtype(pcode, scode, lcode)
     return TermPostings(ids, weights, posfile, base, counts, rec)
 
@@ -607,5 +661,5 @@ class ArrayMatcher(LeafMatcher):
 __all__ = [
     "ArrayCharacters", "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "TERM_INFOS", "TermInfoCache", "TermNotFound",
     "TermPostings", "field_lengths", "is_array_segment", "length_column_name", "pack_occurrences", "read_term",
-    "record_dtype", "segment_field_lengths", "segment_file_sizes", "unpack_occurrences",
+    "pack_ids_weights", "unpack_ids_weights", "record_dtype", "segment_field_lengths", "segment_file_sizes", "term_extent", "unpack_occurrences",
 ]

@@ -14,6 +14,7 @@ from typing import Iterable
 
 import re
 
+import numpy as np
 from markupsafe import Markup
 
 
@@ -50,34 +51,39 @@ Span = tuple[int, int]
 def find_spans(view, fieldname: str, docnums: Iterable[int], marks: MarkTerms) -> dict[int, list[Span]]:
     """Character spans to mark in each document's stored field (view: a search.view.IndexView)."""
     order = sorted(set(docnums))
-    spans: dict[int, list[Span]] = {d: [] for d in order}
-
-    def chars_of(term: str) -> dict[int, list]:
-        return view.characters(fieldname, term, order)
-
-    for term in marks.terms:
-        for d, chars in chars_of(term).items():
-            spans[d].extend((s, e) for _p, s, e in chars)
+    docs = np.array(order, dtype=np.int64)
+    found = [view.char_spans(fieldname, term, docs) for term in marks.terms]
+    phrase_spans: list[tuple[int, int, int]] = []
     for phrase in marks.phrases:
-        per_word = [chars_of(t) for t in phrase]
+        per_word = [view.characters(fieldname, t, order) for t in phrase]
         for d in order:
             if not all(d in pw for pw in per_word):
                 continue
             at = [{p: (s, e) for p, s, e in pw[d]} for pw in per_word]
             for p, (s, _e) in at[0].items():
                 if all(p + i in at[i] for i in range(1, len(at))):
-                    spans[d].append((s, at[-1][p + len(at) - 1][1]))
-    return {d: _merge(v) for d, v in spans.items()}
+                    phrase_spans.append((d, s, at[-1][p + len(at) - 1][1]))
+    if phrase_spans:
+        found.append(tuple(np.array(col, dtype=np.int64) for col in zip(*phrase_spans)))
+    spans: dict[int, list[Span]] = {d: [] for d in order}
+    if found:
+        doc_of, start, end = (np.concatenate(cols) for cols in zip(*found))
+        by = np.lexsort((end, start, doc_of))
+        _merge_into(spans, doc_of[by].tolist(), start[by].tolist(), end[by].tolist())
+    return spans
 
 
-def _merge(spans: list[Span]) -> list[Span]:
-    out: list[Span] = []
-    for s, e in sorted(spans):
+def _merge_into(spans: dict[int, list[Span]], docs: list[int], starts: list[int], ends: list[int]) -> None:
+    """Append each document's sorted spans, overlapping or touching ones merged."""
+    last_doc, out = None, None
+    for d, s, e in zip(docs, starts, ends):
+        if d != last_doc:
+            last_doc, out = d, spans[d]
         if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
         else:
             out.append((s, e))
-    return out
 
 
 def _squash(text: str) -> str:

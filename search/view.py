@@ -100,7 +100,7 @@ class IndexView:
                 continue
             tp: TermPostings = getattr(m, "child", m).postings  # deletions: the alive mask below
             parts.append((off, tp))
-            ids.append(tp.ids.astype(np.int64) + off if off else tp.ids.astype(np.int64))
+            ids.append(tp.ids + off if off else tp.ids)  # int64 already (decoded gaps)
             weights.append(tp.weights)
         if not parts:
             return EMPTY
@@ -130,6 +130,14 @@ class IndexView:
             return _EMPTY_IDS, _EMPTY_IDS
         doc_of, pos, _start, _end = p.occurrences(np.asarray(docs, dtype=np.int64))
         return doc_of, pos
+
+    def char_spans(self, fieldname: str, text, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(doc, startchar, endchar) of every occurrence of the term in the sorted docs."""
+        p = self.postings(fieldname, text)
+        if not len(p):
+            return _EMPTY_IDS, _EMPTY_IDS, _EMPTY_IDS
+        doc_of, _pos, start, end = p.occurrences(np.asarray(docs, dtype=np.int64))
+        return doc_of, start, end
 
     def characters(self, fieldname: str, text, docs) -> dict[int, list[tuple[int, int, int]]]:
         """doc -> [(position, startchar, endchar)] of the term, for the given docs that hold it."""

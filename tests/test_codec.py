@@ -10,8 +10,9 @@ from whoosh import index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.qparser import QueryParser
 
-from common.codec import (ArrayCodec, ArrayTermsReader, is_array_segment, pack_occurrences, record_dtype,
-                          segment_file_sizes, unpack_occurrences)
+from common.codec import (ArrayCodec, ArrayTermsReader, is_array_segment, pack_ids_weights, pack_occurrences,
+                          record_dtype, unpack_ids_weights,
+                          segment_file_sizes, term_extent, unpack_occurrences)
 from common.schema import build_schema
 from tests.test_index_format import _build, _contents, real_texts
 
@@ -46,14 +47,14 @@ def test_plain_open_dir_searches_our_index(tmp_path: Path) -> None:
     assert found["ours", "megvii police"] and found["ours", '"facial recognition"']
 
 
-def test_postings_are_little_endian_arrays(tmp_path: Path) -> None:
+def test_postings_decode_to_arrays(tmp_path: Path) -> None:
     ix = _build(tmp_path / "ours", ArrayCodec(), real_texts(50))
     with ix.reader() as r:
         leaf = r.leaf_readers()[0][0] if hasattr(r, "leaf_readers") else r
         terms = leaf.codec().terms_reader(leaf.storage(), leaf.segment())
         assert isinstance(terms, ArrayTermsReader)
         p = terms.term_postings("body", b"said")
-        assert p.ids.dtype == np.dtype("<u4") and p.weights.dtype == np.dtype("<f4")
+        assert p.ids.dtype == np.int64 and p.weights.dtype == np.float32
         assert np.all(np.diff(p.ids.astype(np.int64)) > 0)
         assert p.ids.tolist() == list(r.postings("body", "said").all_ids())
         fmt = build_schema()["body"].format
@@ -116,16 +117,21 @@ def test_positions_stream_is_delta_packed(tmp_path: Path) -> None:
     uint32 triples, and every posting's values still read back exactly."""
     ix = _build(tmp_path / "ours", ArrayCodec(), real_texts())
     fmt = build_schema()["body"].format
-    occurrences = 0
+    occurrences = postings = 0
     with ix.reader() as r:
         for fn in ("title", "body"):
             for t in r.field_terms(fn):
                 for _doc, value in r.postings(fn, t).all_items():
                     occurrences += len(fmt.decode_characters(value))
-    pos_bytes = sum(segment_file_sizes(ix.storage, seg).get(".pos", 0) for seg in ix._segments())
+                info = r.term_info(fn, t)
+                if info.doc_frequency() >= 50:  # a common word: doc gaps, weights and
+                    # counts in one byte each, not uint32 + float32 + uint32 per posting
+                    postings += 1
+                    assert term_extent(info)[1] <= 6 + 12 + 3 * info.doc_frequency(), (fn, t)
+    sizes = [segment_file_sizes(ix.storage, seg) for seg in ix._segments()]
     ix.close()
-    assert occurrences > 1000
-    assert pos_bytes < 0.5 * 12 * occurrences, (pos_bytes, occurrences)
+    assert occurrences > 1000 and postings > 10
+    assert sum(s.get(".pos", 0) for s in sizes) < 0.5 * 12 * occurrences
 
 
 @pytest.mark.parametrize("stretch", [0, 64 * 1024])
@@ -153,3 +159,22 @@ def test_occurrences_of_some_postings_equal_whoosh_values(tmp_path: Path, monkey
                 assert rows == [t for i in chosen for t in expected[i]]
         terms.close()
     ix.close()
+
+
+IDS_WEIGHTS = [  # (doc numbers, weights): small lists take struct, long ones numpy
+    ([0], [1.0]),
+    ([7, 8, 300, 70_000], [1.0, 2.0, 4.0, 300.0]),
+    ([4_000_000_000], [2.0]),  # a first doc number past what a gap type would hold
+    ([3, 9], [0.5, 1.25]),  # fractional weights stay float32
+    (list(range(5, 5 + 3 * 40, 3)), [float(i % 7 + 1) for i in range(40)]),
+    (list(range(0, 40 * 100_000, 100_000)), [1.5] * 40),
+]
+
+
+@pytest.mark.parametrize("ids, weights", IDS_WEIGHTS)
+def test_doc_gaps_and_weights_decode_to_what_was_written(ids, weights) -> None:
+    raw = pack_ids_weights(ids, weights)
+    got_ids, got_w, at = unpack_ids_weights(raw, len(ids))
+    assert at == len(raw)
+    assert got_ids.tolist() == ids and got_w.dtype == np.float32
+    assert got_w.tolist() == [float(np.float32(w)) for w in weights]
