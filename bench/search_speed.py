@@ -132,6 +132,24 @@ def library_cpu(index_dir: Path, db: sqlite3.Connection, reps: int) -> None:
           + f"{pct(ours, .5) / pct(cpu['FTS5 top 10 only'], .5):.2f}x / {pct(ours, .95) / pct(cpu['FTS5 top 10 only'], .95):.2f}x")
 
 
+def print_sizes(index_dir: Path, fts_path: Path) -> None:
+    """Our index's size (and what it is made of) next to the FTS5 database of the same texts."""
+    from common.codec import segment_file_sizes
+    from common.layout import current_version, open_live_index
+
+    ours = sum(f.stat().st_size for f in current_version(index_dir).iterdir() if f.is_file())
+    fts = fts_path.stat().st_size
+    parts: dict[str, int] = {}
+    ix = open_live_index(index_dir)
+    with ix.reader() as r:
+        for leaf, _off in r.leaf_readers():
+            for ext, size in segment_file_sizes(ix.storage, leaf.segment()).items():
+                parts[ext] = parts.get(ext, 0) + size
+    ix.close()
+    top = ", ".join(f"{ext} {size / 1e6:.1f}" for ext, size in sorted(parts.items(), key=lambda kv: -kv[1])[:5])
+    print(f"index size: ours {ours / 1e6:.1f} MB, FTS5 {fts / 1e6:.1f} MB ({ours / fts:.2f}x); largest parts (MB): {top}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--copies", type=int, default=1, help="10 gives ~200k stories")
@@ -157,6 +175,8 @@ def main() -> None:
         fts_rate = n / (time.perf_counter() - t)
         print(f"FTS5 insert: {fts_rate:.0f} stories/s", file=sys.stderr)
     print(f"stories: {n}  queries: {len(QUERIES)} x {args.reps}")
+    if "whoosh" in args.backend:
+        print_sizes(index_dir, fts_path)
     print("| backend | stories | ours HTTP p50 / p95 ms | FTS5 HTTP peer p50 / p95 ms | ours / HTTP peer "
           "| FTS5 in-process p50 / p95 ms | ours / in-process | server took_ms p50 / p95 "
           "| our RSS MB start / end | peer RSS MB start / end |")
