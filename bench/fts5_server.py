@@ -89,9 +89,11 @@ def create_app(db_path: str, like_app: bool = False) -> Flask:
     app.json.ensure_ascii = False
 
     def db() -> sqlite3.Connection:
-        if not hasattr(_local, "con"):
-            _local.con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        return _local.con
+        """This thread's read-only connection to db_path (one per thread and database)."""
+        cons = _local.__dict__.setdefault("cons", {})
+        if db_path not in cons:
+            cons[db_path] = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        return cons[db_path]
 
     @app.get("/api/search")
     def search():
