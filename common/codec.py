@@ -64,11 +64,12 @@ _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int
 class ArrayCharacters(formats.Characters):
     """Positions and character offsets as little-endian uint32 triples (pos, start, end).
 
-    Whoosh's own Characters format pickles delta lists, so reading the positions of a
-    hundred documents cost a hundred unpicklings; these values decode with one
-    ``np.frombuffer`` over the joined bytes of many postings (phrases, proximity).
-    Whoosh's generic code (highlighting, Phrase queries) reads them through the same
-    ``decode_*`` methods, so plain Whoosh still searches the index.
+    This is the value Whoosh's writer pipeline carries (and ``ArrayMatcher.value`` gives
+    back); on disk ``ArrayFieldWriter`` packs a term's triples into delta records (see
+    the module docstring), which the array path decodes a block at a time. Whoosh's own
+    Characters format pickles delta lists, one unpickling per posting. Whoosh's generic
+    code (highlighting, Phrase queries) reads values through these ``decode_*`` methods,
+    so plain Whoosh still searches the index.
     """
 
     def encode(self, poslist) -> bytes:
