@@ -262,6 +262,7 @@ def test_index_in_the_old_postings_format_is_rebuilt(corpus, tmp_path):
     assert docs_by_path(index) == before
 
 
+@pytest.mark.slow
 def test_index_in_an_older_array_format_is_rebuilt(corpus, tmp_path):
     """Segments whose ArrayCodec names another layout version (version 1 pickled none):
     the next run rebuilds them, as after a schema change."""
