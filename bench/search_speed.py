@@ -8,11 +8,19 @@ articles, and prints the rate of that load next to FTS5's insert rate of the sam
 
 Reuters-21578 (every non-empty story, ~19k) is indexed with ``--copies`` repetitions
 (new ids). The app is served by waitress (``python app.py``, 8 threads) in a subprocess
-and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, the app's default
-semantics (all-words matches first, then partial ones; one hit per story). FTS5
-(``porter unicode61``, on disk) answers the same texts and queries in this process:
-``bm25`` top 10 + ``snippet()``. Warm: one untimed pass first; the app has no result
-cache. Prints p50/p95 of each, their ratio and the server's RSS.
+and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, the app's default semantics (all-words matches first,
+then partial ones; one hit per story).
+Two FTS5 peers answer the same texts and queries in the same run, interleaved:
+
+- **FTS5 HTTP peer** (the like-for-like row): ``bench/fts5_server.py --like-app``, Flask
+  on waitress with 8 threads as ours, doing the work our ``/api/search`` does: top 10 with
+  every word first, escaped ``snippet()``, total and year/month/source facets by GROUP BY
+  over the any-word matches, the same JSON shape.
+- **FTS5 in-process** (kept from earlier rounds): ``bm25`` top 10 + ``snippet()`` of the
+  all-word matches called in this process, no HTTP, no facets, no total.
+
+Warm: one untimed pass first; no result cache anywhere. Prints p50/p95 of each, the
+ratios and the servers' RSS, then the library's CPU per query next to FTS5's.
 """
 
 from __future__ import annotations
@@ -68,10 +76,18 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+FTS_COLUMNS = "id, title, body, path, source, date, year, month, tags"
+
+
 def build_fts(path: Path, articles) -> sqlite3.Connection:
+    """The FTS5 table both peers search: title and body indexed, the hit fields stored."""
     db = sqlite3.connect(path)
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(id UNINDEXED, title, body, tokenize='porter unicode61')")
-    db.executemany("INSERT INTO t VALUES (?,?,?)", ((a.id, a.title, a.body) for a in articles))
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(id UNINDEXED, title, body, path UNINDEXED, source UNINDEXED, "
+               "date UNINDEXED, year UNINDEXED, month UNINDEXED, tags UNINDEXED, tokenize='porter unicode61')")
+    rows = ((a.id, a.title, a.body, a.path, a.source, a.date.iso() if a.date else None,
+             a.date.iso()[:4] if a.date else None, a.date.iso()[:7] if a.date else None, ",".join(a.tags))
+            for a in articles)
+    db.executemany(f"INSERT INTO t({FTS_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
     db.commit()
     return db
 
@@ -85,29 +101,54 @@ def fts_query(db: sqlite3.Connection, q: str) -> list:
 
 
 def library_cpu(index_dir: Path, db: sqlite3.Connection, reps: int) -> None:
-    """CPU time per query of the search library (no HTTP) next to FTS5's, in this process.
+    """CPU time per query of the search library (no HTTP) next to FTS5's, in this process:
+    FTS5 doing our default work (the HTTP peer's ``app_search``, like for like) and the
+    plain bm25 top 10 + snippet() of the in-process row.
 
     Wall times on a shared machine mostly measure the scheduler; CPU time says what each
     engine itself costs, and the gap to the HTTP figures is the web stack's share."""
+    from bench.fts5_server import app_search
     from search.engine import SearchEngine
     from search.request import SearchRequest
 
     engine = SearchEngine(index_dir)
     for q in QUERIES:
         engine.search(SearchRequest(q=q))
-    ours, fts = [], []
+    runs = {"ours": lambda q: engine.search(SearchRequest(q=q)), "FTS5 same work": lambda q: app_search(db, q),
+            "FTS5 top 10 only": lambda q: fts_query(db, q)}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(reps):
         for q in QUERIES:
-            t0 = time.process_time()
-            engine.search(SearchRequest(q=q))
-            ours.append((time.process_time() - t0) * 1000)
-            t0 = time.process_time()
-            fts_query(db, q)
-            fts.append((time.process_time() - t0) * 1000)
+            for name, run in runs.items():
+                t0 = time.process_time()
+                run(q)
+                cpu[name].append((time.process_time() - t0) * 1000)
     engine.close()
-    print(f"library CPU ms per query (no HTTP): ours p50 {pct(ours, .5):.2f} / p95 {pct(ours, .95):.2f}, "
-          f"FTS5 p50 {pct(fts, .5):.2f} / p95 {pct(fts, .95):.2f}, "
-          f"ratio {pct(ours, .5) / pct(fts, .5):.1f}x / {pct(ours, .95) / pct(fts, .95):.1f}x")
+    ours = cpu["ours"]
+    print("library CPU ms per query (no HTTP), p50 / p95: "
+          + ", ".join(f"{name} {pct(v, .5):.2f} / {pct(v, .95):.2f}" for name, v in cpu.items())
+          + "; ours / FTS5 same work "
+          + f"{pct(ours, .5) / pct(cpu['FTS5 same work'], .5):.2f}x / {pct(ours, .95) / pct(cpu['FTS5 same work'], .95):.2f}x"
+          + "; ours / FTS5 top 10 only "
+          + f"{pct(ours, .5) / pct(cpu['FTS5 top 10 only'], .5):.2f}x / {pct(ours, .95) / pct(cpu['FTS5 top 10 only'], .95):.2f}x")
+
+
+def print_sizes(index_dir: Path, fts_path: Path) -> None:
+    """Our index's size (and what it is made of) next to the FTS5 database of the same texts."""
+    from common.codec import segment_file_sizes
+    from common.layout import current_version, open_live_index
+
+    ours = sum(f.stat().st_size for f in current_version(index_dir).iterdir() if f.is_file())
+    fts = fts_path.stat().st_size
+    parts: dict[str, int] = {}
+    ix = open_live_index(index_dir)
+    with ix.reader() as r:
+        for leaf, _off in r.leaf_readers():
+            for ext, size in segment_file_sizes(ix.storage, leaf.segment()).items():
+                parts[ext] = parts.get(ext, 0) + size
+    ix.close()
+    top = ", ".join(f"{ext} {size / 1e6:.1f}" for ext, size in sorted(parts.items(), key=lambda kv: -kv[1])[:5])
+    print(f"index size: ours {ours / 1e6:.1f} MB, FTS5 {fts / 1e6:.1f} MB ({ours / fts:.2f}x); largest parts (MB): {top}")
 
 
 def main() -> None:
@@ -119,7 +160,7 @@ def main() -> None:
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="speed-"))
     work.mkdir(parents=True, exist_ok=True)
-    index_dir, fts_path = work / f"index-{args.copies}", work / f"fts-{args.copies}.db"
+    index_dir, fts_path = work / f"index-{args.copies}", work / f"fts5-{args.copies}.db"
     stories = reuters_stories()
     n = len(stories) * args.copies
     if "whoosh" in args.backend and not (index_dir / "current").exists():
@@ -135,8 +176,11 @@ def main() -> None:
         fts_rate = n / (time.perf_counter() - t)
         print(f"FTS5 insert: {fts_rate:.0f} stories/s", file=sys.stderr)
     print(f"stories: {n}  queries: {len(QUERIES)} x {args.reps}")
-    print("| backend | stories | ours p50 ms | ours p95 ms | FTS5 p50 ms | FTS5 p95 ms | p50 ratio | p95 ratio "
-          "| server took_ms p50 / p95 | server RSS MB start / end |")
+    if "whoosh" in args.backend:
+        print_sizes(index_dir, fts_path)
+    print("| backend | stories | ours HTTP p50 / p95 ms | FTS5 HTTP peer p50 / p95 ms | ours / HTTP peer "
+          "| FTS5 in-process p50 / p95 ms | ours / in-process | server took_ms p50 / p95 "
+          "| our RSS MB start / end | peer RSS MB start / end |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for backend in args.backend:
         env = {**os.environ, "INDEX_DIR": str(index_dir), "PYTHONPATH": str(ROOT), "SEARCH_BACKEND": backend}
@@ -165,50 +209,72 @@ def run_solr(args, db: sqlite3.Connection, n: int, env: dict, articles, fts_rate
         cluster.close()
 
 
+def wait_up(url: str) -> None:
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"no answer from {url}")
+
+
+def get_json(base: str, q: str) -> dict:
+    with urllib.request.urlopen(f"{base}/api/search?{urllib.parse.urlencode({'q': q})}", timeout=60) as r:
+        return json.loads(r.read())
+
+
+def timed(fn, q: str, out: list) -> dict:
+    t0 = time.perf_counter()
+    d = fn(q)
+    out.append((time.perf_counter() - t0) * 1000)
+    return d
+
+
 def measure(args, db: sqlite3.Connection, n: int, backend: str, env: dict) -> None:
-    """Serve app.py on one backend and time the queries against FTS5, interleaved."""
-    port = free_port()
+    """Serve app.py on one backend and the FTS5 HTTP peer; time both and in-process FTS5, interleaved."""
+    port, peer_port = free_port(), free_port()
     server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--threads", "8"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peer = subprocess.Popen([sys.executable, "bench/fts5_server.py", "--db", db_file(db), "--port", str(peer_port),
+                             "--threads", "8", "--like-app"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=5).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-
-        def ours(q: str) -> dict:
-            with urllib.request.urlopen(f"{base}/api/search?{urllib.parse.urlencode({'q': q})}", timeout=60) as r:
-                return json.loads(r.read())
-
-        rss_start = rss_mb(server.pid)
+        base, peer_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
+        wait_up(base + "/healthz")
+        wait_up(peer_base + "/api/search?q=oil")
+        ours = lambda q: get_json(base, q)  # noqa: E731
+        theirs = lambda q: get_json(peer_base, q)  # noqa: E731
+        rss = [rss_mb(server.pid), rss_mb(peer.pid)]
         for q in QUERIES:  # warm-up pass (file cache, columns), untimed
-            ours(q)
-            fts_query(db, q)
-        t_ours, t_fts, server_ms = [], [], []
+            ours(q), theirs(q), fts_query(db, q)
+        t_ours, t_peer, t_fts, server_ms = [], [], [], []
         for _ in range(args.reps):
             for q in QUERIES:
-                t0 = time.perf_counter()
-                d = ours(q)
-                t_ours.append((time.perf_counter() - t0) * 1000)
-                server_ms.append(d["took_ms"])
-                t0 = time.perf_counter()
-                fts_query(db, q)
-                t_fts.append((time.perf_counter() - t0) * 1000)
-        totals = [ours(q)["total"] for q in QUERIES]
-        p50o, p95o, p50f, p95f = pct(t_ours, .5), pct(t_ours, .95), pct(t_fts, .5), pct(t_fts, .95)
-        print(f"{backend}: median hits/query {statistics.median(totals):.0f}", file=sys.stderr)
-        print(f"| {backend} | {n} | {p50o:.1f} | {p95o:.1f} | {p50f:.1f} | {p95f:.1f} | {p50o / p50f:.1f}x | {p95o / p95f:.1f}x "
-              f"| {pct(server_ms, .5):.1f} / {pct(server_ms, .95):.1f} | {rss_start:.0f} / {rss_mb(server.pid):.0f} |")
+                server_ms.append(timed(ours, q, t_ours)["took_ms"])
+                timed(theirs, q, t_peer)
+                timed(lambda q: fts_query(db, q), q, t_fts)
+        totals = [(ours(q)["total"], theirs(q)["total"]) for q in QUERIES]
+        print(f"{backend}: median matches/query ours {statistics.median(t[0] for t in totals):.0f}, "
+              f"FTS5 peer {statistics.median(t[1] for t in totals):.0f}", file=sys.stderr)
+        o, h, f = [(pct(t, .5), pct(t, .95)) for t in (t_ours, t_peer, t_fts)]
+        print(f"| {backend} | {n} | {o[0]:.1f} / {o[1]:.1f} | {h[0]:.1f} / {h[1]:.1f} "
+              f"| **{o[0] / h[0]:.1f}x / {o[1] / h[1]:.1f}x** | {f[0]:.1f} / {f[1]:.1f} | {o[0] / f[0]:.1f}x / {o[1] / f[1]:.1f}x "
+              f"| {pct(server_ms, .5):.1f} / {pct(server_ms, .95):.1f} "
+              f"| {rss[0]:.0f} / {rss_mb(server.pid):.0f} | {rss[1]:.0f} / {rss_mb(peer.pid):.0f} |")
         slow = sorted(zip(t_ours, QUERIES * args.reps), reverse=True)[:5]
         print("slowest (ms): " + ", ".join(f"{q!r} {t:.0f}" for t, q in slow), file=sys.stderr)
         if backend == "whoosh":  # the library's own CPU time (the Solr backend's is in the JVM)
             library_cpu(Path(env["INDEX_DIR"]), db, args.reps)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for proc in (server, peer):
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def db_file(db: sqlite3.Connection) -> str:
+    """The path of db's main database file."""
+    return db.execute("PRAGMA database_list").fetchone()[2]
 
 
 if __name__ == "__main__":

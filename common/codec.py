@@ -5,21 +5,39 @@ one Python object per posting. ``ArrayCodec`` keeps Whoosh's term dictionary, co
 stored fields, segments and TOC, and replaces only the postings: per term, in the
 segment's ``.pst`` file,
 
-    doc numbers    n x uint32 little-endian, ascending
-    weights        n x float32 little-endian (term frequency x field boost)
-    [values]       uint64 offset into the ``.pos`` file, then n x uint32 value lengths
+    head           first doc number (uint32), dtype codes of the gaps and the weights
+    doc gaps       n x (doc number - previous one; 0 for the first), ascending
+    weights        n x (term frequency x field boost): an unsigned integer type when
+                   every weight is a small whole number (they are, for our fields), else
+                   float32
+    [values]       uint64 offset into the ``.pos`` file, 4 dtype codes (counts,
+                   position, start, length), then n x counts
 
-The values (Whoosh's encoded positions and character offsets) live in a separate
-``.pos`` stream, read only for phrases, proximity and the snippets of the hits shown.
-Each segment records the codec that wrote it (it is pickled into the TOC), so plain
+For positions and character offsets (``ArrayCharacters`` fields) the counts are each
+posting's occurrences and the ``.pos`` stream holds one packed record per occurrence:
+(position delta, start delta, length), where within a document the first position and
+start are absolute, each later position is the previous one's delta and each later
+start counts from the previous occurrence's end. Each of the three columns, the counts and the doc
+gaps take the narrowest of uint8/uint16/uint32 (int32 if a delta is negative) that their
+values need in this term's block (all little-endian), so a block decodes with one ``np.frombuffer`` over a packed
+record dtype and a few cumulative sums. Other values (a KEYWORD field's frequencies)
+are stored as they come (counts: byte lengths, codes ``RAW``).
+
+The ``.pos`` stream is read only for phrases, proximity and the snippets of the hits
+shown. Each segment records the codec that wrote it (it is pickled into the TOC), so plain
 ``whoosh.index.open_dir()`` opens and searches our indexes with no flag; Whoosh's generic
-matchers get ``ArrayMatcher``, search's array path reads ``TermPostings``.
+matchers get ``ArrayMatcher`` (values re-encoded as ``ArrayCharacters`` triples), search's
+array path reads ``TermPostings``. ``FORMAT_VERSION`` names the layout: a segment written
+by another version is rebuilt by the next indexer run.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 from bisect import bisect_left
+from collections import OrderedDict
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
@@ -30,10 +48,15 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 POSITIONS_EXT = ".pos"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3  # 3: + doc gaps and narrow weights; 2: delta-packed occurrences; 1: uint32 arrays
 _U4 = np.dtype("<u4")
-_F4 = np.dtype("<f4")
-_BASE = struct.Struct("<Q")
+_TAIL = struct.Struct("<QBBBB")  # .pos offset, dtype codes: counts, position, start, length
+# dtype codes; RAW marks values stored as they come (counts are byte lengths)
+_DTYPES = (np.dtype("u1"), np.dtype("<u2"), np.dtype("<u4"), np.dtype("<i4"), np.dtype("<f4"))
+_STRUCT_CHARS = "BHIif"
+FLOAT = 4  # the weights' code when some weight is not a small whole number
+RAW = 255
+_HEAD = struct.Struct("<IBB")  # first doc number, gap code, weight code
 SMALL = 32  # below this many postings struct.pack beats building numpy arrays
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
@@ -41,11 +64,12 @@ _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int
 class ArrayCharacters(formats.Characters):
     """Positions and character offsets as little-endian uint32 triples (pos, start, end).
 
-    Whoosh's own Characters format pickles delta lists, so reading the positions of a
-    hundred documents cost a hundred unpicklings; these values decode with one
-    ``np.frombuffer`` over the joined bytes of many postings (phrases, proximity).
-    Whoosh's generic code (highlighting, Phrase queries) reads them through the same
-    ``decode_*`` methods, so plain Whoosh still searches the index.
+    This is the value Whoosh's writer pipeline carries (and ``ArrayMatcher.value`` gives
+    back); on disk ``ArrayFieldWriter`` packs a term's triples into delta records (see
+    the module docstring), which the array path decodes a block at a time. Whoosh's own
+    Characters format pickles delta lists, one unpickling per posting. Whoosh's generic
+    code (highlighting, Phrase queries) reads values through these ``decode_*`` methods,
+    so plain Whoosh still searches the index.
     """
 
     def encode(self, poslist) -> bytes:
@@ -76,11 +100,6 @@ class ArrayCharacters(formats.Characters):
         return self.encode([(pos, sc, ec) for pos, (sc, ec) in sorted(spans.items())])
 
 
-def decode_triples(blob: bytes) -> np.ndarray:
-    """The (pos, start, end) rows of one or more joined ArrayCharacters values."""
-    return np.frombuffer(blob, dtype=_U4).reshape(-1, 3)
-
-
 def length_column_name(fieldname: str) -> str:
     """Where Whoosh's per-document writer keeps a field's (byte-encoded) lengths."""
     return "_%s_len" % fieldname
@@ -98,9 +117,15 @@ def field_lengths(perdoc, fieldname: str, doccount: int) -> np.ndarray:
 
 
 class ArrayCodec(W3Codec):
-    """Whoosh's W3 codec with array postings (pass to ``ix.writer(codec=ArrayCodec())``)."""
+    """Whoosh's W3 codec with array postings (pass to ``ix.writer(codec=ArrayCodec())``).
 
-    format_version = FORMAT_VERSION
+    The codec object is pickled into each segment's TOC entry, so the layout version is
+    an instance attribute: a class attribute would read as the running code's version
+    when an old segment is unpickled (version 1 segments carry none)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.format_version = FORMAT_VERSION
 
     def field_writer(self, storage, segment):
         return ArrayFieldWriter(self, storage, segment)
@@ -110,7 +135,7 @@ class ArrayCodec(W3Codec):
         tifile = storage.open_file(tiname)
         postfile = segment.open_file(storage, self.POSTS_EXT)
         posfile = segment.open_file(storage, POSITIONS_EXT)
-        return ArrayTermsReader(self, tifile, storage.file_length(tiname), postfile, posfile)
+        return ArrayTermsReader(self, tifile, storage.file_length(tiname), postfile, posfile, segment.segment_id())
 
 
 def segment_field_lengths(reader, fieldname: str) -> np.ndarray:
@@ -122,10 +147,22 @@ def segment_field_lengths(reader, fieldname: str) -> np.ndarray:
         perdoc.close()
 
 
+def segment_file_sizes(storage, segment) -> dict[str, int]:
+    """Bytes per file kind (".pst", ".pos", ...) of one segment, inside its compound
+    file or not (what the index size is made of)."""
+    store = segment.open_compound_file(storage) if segment.is_compound() else storage
+    try:
+        prefix = segment.segment_id()
+        return {name[len(prefix):]: store.file_length(name) for name in store.list() if name.startswith(prefix)}
+    finally:
+        if store is not storage:
+            store.close()
+
+
 def is_array_segment(segment) -> bool:
     """Whether a segment was written by this module's codec (others need a rebuild)."""
     codec = segment.codec()
-    return isinstance(codec, ArrayCodec) and getattr(codec, "format_version", 0) == FORMAT_VERSION
+    return isinstance(codec, ArrayCodec) and vars(codec).get("format_version", 1) == FORMAT_VERSION
 
 
 def foreign_segments(reader) -> int:
@@ -203,15 +240,9 @@ class ArrayFieldWriter(W3FieldWriter):
         n = len(ids)
         post = self._postfile
         offset = post.tell()
-        if n < SMALL:
-            post.write(struct.pack(f"<{n}I{n}f", *ids, *weights))
-        else:
-            post.write(np.asarray(ids, dtype=_U4).tobytes())
-            post.write(np.asarray(weights, dtype=_F4).tobytes())
+        post.write(pack_ids_weights(ids, weights))
         if any(values):
-            post.write(_BASE.pack(self._posfile.tell()))
-            post.write(struct.pack(f"<{n}I", *map(len, values)))
-            self._posfile.write(b"".join(values))
+            self._write_values(values)
         lens = self._lengths_of(fieldname)
         if lens:
             doc_lens = [lens[d] for d in ids] if n < SMALL else np.asarray(lens)[ids]
@@ -225,25 +256,155 @@ class ArrayFieldWriter(W3FieldWriter):
         weights.clear()
         values.clear()
 
+    def _write_values(self, values: list[bytes]) -> None:
+        """One term's values: packed occurrence records (ArrayCharacters) or raw bytes."""
+        base = self._posfile.tell()
+        if isinstance(self._format, ArrayCharacters):
+            counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) // 12
+            triples = np.frombuffer(b"".join(values), dtype=_U4).reshape(-1, 3).astype(np.int64)
+            codes, records = pack_occurrences(triples, counts)
+            self._postfile.write(_TAIL.pack(base, *codes) + counts.astype(_DTYPES[codes[0]]).tobytes())
+            self._posfile.write(records)
+        else:
+            self._postfile.write(_TAIL.pack(base, 2, RAW, RAW, RAW) + struct.pack(f"<{len(values)}I", *map(len, values)))
+            self._posfile.write(b"".join(values))
+
     def close(self):
         super().close()
         self._posfile.close()
 
 
+# -- packed arrays ---------------------------------------------------------------------------
+
+
+def _code_of(lo, hi) -> int:
+    if lo < 0:
+        if lo < -(2 ** 31) or hi >= 2 ** 31:
+            raise ValueError(f"value out of range: {lo}..{hi}")
+        return 3
+    if hi >= 2 ** 32:
+        raise ValueError(f"value out of range: {hi}")
+    return 0 if hi < 2 ** 8 else 1 if hi < 2 ** 16 else 2
+
+
+def pack_ids_weights(ids: list[int], weights: list[float]) -> bytes:
+    """A term's doc numbers (as gaps) and weights, each in its narrowest type."""
+    n = len(ids)
+    whole = all(w == int(w) and 0 <= w < 2 ** 16 for w in weights) if n < SMALL else None
+    if n < SMALL:
+        gaps = [0] + [b - a for a, b in zip(ids, ids[1:])]
+        gcode = _code_of(min(gaps), max(gaps))
+        wcode = _code_of(0, int(max(weights))) if whole else FLOAT
+        wvals = [int(w) for w in weights] if whole else weights
+        return (_HEAD.pack(ids[0], gcode, wcode)
+                + struct.pack(f"<{n}{_STRUCT_CHARS[gcode]}{n}{_STRUCT_CHARS[wcode]}", *gaps, *wvals))
+    arr = np.asarray(ids, dtype=np.int64)
+    gaps = np.diff(arr, prepend=arr[0])
+    gcode = narrowest(gaps)
+    w = np.asarray(weights, dtype=np.float64)
+    whole = bool(np.all(w == np.floor(w)) and w.min() >= 0 and w.max() < 2 ** 16)
+    wcode = narrowest(w.astype(np.int64)) if whole else FLOAT
+    return (_HEAD.pack(ids[0], gcode, wcode) + gaps.astype(_DTYPES[gcode]).tobytes()
+            + w.astype(_DTYPES[wcode]).tobytes())
+
+
+def unpack_ids_weights(raw: bytes, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(doc numbers as int64, weights as float32, where the values part begins) of a
+    record written by ``pack_ids_weights``."""
+    if len(raw) < _HEAD.size:
+        raise ValueError(f"postings record of {len(raw)} bytes for {n} postings")
+    first, gcode, wcode = _HEAD.unpack_from(raw, 0)
+    if gcode >= FLOAT or wcode > FLOAT:
+        raise ValueError(f"postings record with unknown types {gcode}, {wcode}")
+    at = _HEAD.size + n * (_DTYPES[gcode].itemsize + _DTYPES[wcode].itemsize)
+    if len(raw) < at:
+        raise ValueError(f"postings record of {len(raw)} bytes for {n} postings")
+    gaps = np.frombuffer(raw, dtype=_DTYPES[gcode], count=n, offset=_HEAD.size)
+    ids = np.cumsum(gaps, dtype=np.int64)
+    ids += first
+    weights = np.frombuffer(raw, dtype=_DTYPES[wcode], count=n, offset=_HEAD.size + n * _DTYPES[gcode].itemsize)
+    return ids, (weights.astype(np.float32) if wcode != FLOAT else weights), at
+
+
+# -- packed occurrences ---------------------------------------------------------------------
+
+
+def narrowest(values: np.ndarray) -> int:
+    """The code of the narrowest dtype in _DTYPES holding every value."""
+    if not len(values):
+        return 0
+    return _code_of(int(values.min()), int(values.max()))
+
+
+@lru_cache(maxsize=None)
+def record_dtype(pcode: int, scode: int, lcode: int) -> np.dtype:
+    """The packed (position delta, start delta, length) record of one term's block."""
+    return np.dtype([("p", _DTYPES[pcode]), ("s", _DTYPES[scode]), ("l", _DTYPES[lcode])])
+
+
+def _firsts(counts: np.ndarray) -> np.ndarray:
+    """Where each posting's occurrences begin in a run of them (postings without any
+    left out: they have no first occurrence)."""
+    return (np.cumsum(counts) - counts)[counts > 0]
+
+
+def pack_occurrences(triples: np.ndarray, counts: np.ndarray) -> tuple[tuple[int, int, int, int], bytes]:
+    """Rows (position, start, end) of a term's postings (``counts`` rows each, documents
+    in order) as the block's dtype codes and packed records (see the module docstring)."""
+    pos, start, end = triples[:, 0], triples[:, 1], triples[:, 2]
+    first = _firsts(counts)
+    dpos = np.diff(pos, prepend=0)
+    dpos[first] = pos[first]
+    prev_end = np.empty_like(end)
+    prev_end[1:] = end[:-1]
+    prev_end[first] = 0
+    dstart, length = start - prev_end, end - start
+    codes = (narrowest(counts), narrowest(dpos), narrowest(dstart), narrowest(length))
+    rec = np.empty(len(pos), dtype=record_dtype(*codes[1:]))
+    rec["p"], rec["s"], rec["l"] = dpos, dstart, length
+    return codes, rec.tobytes()
+
+
+def unpack_occurrences(rec: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(position, start, end) int64 arrays of packed records, ``counts`` per posting."""
+    dpos, dstart, length = (rec[f].astype(np.int64) for f in ("p", "s", "l"))
+    if not len(dpos):
+        return dpos, dstart, length
+    first = _firsts(counts)
+    reps = counts[counts > 0]
+    pos = np.cumsum(dpos)
+    pos -= np.repeat(pos[first] - dpos[first], reps)
+    run = np.cumsum(dstart + length)  # start_i = run_i - length_i within one posting
+    start = run - length - np.repeat(run[first] - dstart[first] - length[first], reps)
+    return pos, start, start + length
+
+
 # -- reading ------------------------------------------------------------------------------
 
 
-class TermPostings:
-    """One term's postings in one segment: doc numbers and weights as arrays, values lazily."""
+STRETCH_BYTES = 64 * 1024  # one read of the records between the first and last wanted posting
 
-    __slots__ = ("ids", "weights", "_posfile", "_base", "_lens", "_ends", "_blob")
+
+def _records_of(raw: bytes, rec: np.dtype, n: int) -> np.ndarray:
+    if len(raw) != n * rec.itemsize:
+        raise ValueError("positions stream is shorter than its postings say")
+    return np.frombuffer(raw, dtype=rec)
+
+
+class TermPostings:
+    """One term's postings in one segment: doc numbers and weights as arrays, values lazily.
+
+    ``counts`` (None: no values) holds each posting's occurrence count when ``rec`` (the
+    packed record dtype) is set, else each raw value's length in bytes."""
+
+    __slots__ = ("ids", "weights", "_posfile", "_base", "_counts", "_rec", "_starts", "_blob")
 
     def __init__(self, ids: np.ndarray, weights: np.ndarray, posfile=None, base: int = 0,
-                 lens: np.ndarray | None = None) -> None:
+                 counts: np.ndarray | None = None, rec: np.dtype | None = None) -> None:
         self.ids = ids
         self.weights = weights
-        self._posfile, self._base, self._lens = posfile, base, lens
-        self._ends = None
+        self._posfile, self._base, self._counts, self._rec = posfile, base, counts, rec
+        self._starts = None
         self._blob = None
 
     def __len__(self) -> int:
@@ -251,67 +412,165 @@ class TermPostings:
 
     @property
     def has_values(self) -> bool:
-        return self._lens is not None
+        return self._counts is not None
+
+    @property
+    def has_occurrences(self) -> bool:
+        """Whether the values are positions and characters (packed records)."""
+        return self._rec is not None
+
+    def _unit(self) -> int:
+        return self._rec.itemsize if self._rec is not None else 1
 
     def _load(self) -> None:
-        self._ends = np.cumsum(self._lens, dtype=np.int64)
-        total = int(self._ends[-1]) if len(self._ends) else 0
-        self._blob = self._posfile.get(self._base, total) if total else b""
+        """Read the term's whole stream at once (records, or raw bytes)."""
+        counts = self._counts.astype(np.int64)
+        self._starts = np.cumsum(counts) - counts
+        total = int(counts.sum())
+        raw = self._posfile.get(self._base, total * self._unit()) if total else b""
+        if len(raw) != total * self._unit():
+            raise ValueError(f"positions stream holds {len(raw)} of {total * self._unit()} bytes")
+        self._blob = np.frombuffer(raw, dtype=self._rec) if self._rec is not None else raw
 
-    def gather(self, indices: np.ndarray) -> list[bytes]:
-        """The values of the postings at the given indices.
+    def _records(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(records of the postings at the sorted indices, their counts).
 
-        A few postings of a long list are read one by one; otherwise (or once the whole
-        stream is in memory) they are sliced from the term's stream read at once.
-        """
-        if self._lens is None:
-            return [b""] * len(indices)
-        if self._ends is None:
-            self._ends = np.cumsum(self._lens, dtype=np.int64)
-        ends = self._ends[indices].tolist()
-        lens = self._lens[indices].tolist()
-        if self._blob is None and len(indices) * 16 < len(self._lens):
-            get, base = self._posfile.get, self._base
-            return [get(base + e - n, n) for e, n in zip(ends, lens)]
+        Postings close together in a long list are read with one read of the stretch
+        that holds them; far apart, one read each; many of the list (or once the whole
+        stream is in memory), from the term's stream read at once."""
+        counts = self._counts[indices].astype(np.int64)
+        if self._starts is None:
+            c = self._counts.astype(np.int64)
+            self._starts = np.cumsum(c) - c
+        starts = self._starts[indices]
+        first_out = np.cumsum(counts) - counts
+        total = int(counts.sum())
+        if not total:
+            return np.zeros(0, dtype=self._rec), counts
+        if self._blob is None and len(indices) * 16 < len(self._counts):
+            get, base, size = self._posfile.get, self._base, self._rec.itemsize
+            lo, hi = int(starts[0]), int(starts[-1] + counts[-1])
+            if (hi - lo) * size <= STRETCH_BYTES:
+                raw = get(base + lo * size, (hi - lo) * size)
+                rows = np.repeat(starts - lo - first_out, counts) + np.arange(total)
+                return _records_of(raw, self._rec, hi - lo)[rows], counts
+            raw = b"".join([get(base + st * size, n * size) for st, n in zip(starts.tolist(), counts.tolist()) if n])
+            return _records_of(raw, self._rec, total), counts
         if self._blob is None:
             self._load()
-        blob = self._blob
-        return [blob[e - n:e] for e, n in zip(ends, lens)]
+        rows = np.repeat(starts - first_out, counts) + np.arange(total)
+        return self._blob[rows], counts
+
+    def occurrences(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(counts, positions, starts, ends) of the postings at the sorted indices: each
+        posting's occurrences in order, as int64 arrays."""
+        if self._rec is None:
+            raise ValueError("this term's values are not positions and characters")
+        rec, counts = self._records(np.asarray(indices, dtype=np.int64))
+        return (counts, *unpack_occurrences(rec, counts))
 
     def value(self, i: int) -> bytes | None:
-        """The encoded value (positions, characters) of the i-th posting (None: no values)."""
-        if self._lens is None:
+        """The i-th posting's value as its field format encodes it (None: no values)."""
+        if self._counts is None:
             return None
-        if self._ends is None:
+        if self._blob is None:
             self._load()
-        end = int(self._ends[i])
-        return self._blob[end - int(self._lens[i]):end]
+        if self._rec is None:
+            start = int(self._starts[i])
+            return self._blob[start:start + int(self._counts[i])]
+        _n, pos, start, end = self.occurrences(np.array([i]))
+        return np.column_stack((pos, start, end)).astype(_U4).tobytes()
+
+
+def term_extent(info) -> tuple[int, int]:
+    """(offset, length) of a term's record in ``.pst``."""
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps the unpacked struct tuple
+        length = length[0]
+    return offset, length
 
 
 def read_term(postfile, posfile, info) -> TermPostings:
     """Decode one term's record (its extent in ``.pst``) into arrays."""
-    offset, length = info.extent()
-    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps the unpacked struct tuple
-        length = length[0]
+    offset, length = term_extent(info)
     n = info.doc_frequency()
     raw = postfile.get(offset, length)
-    if len(raw) != length or length not in (8 * n, 8 * n + 8 + 4 * n):
-        raise ValueError(f"postings record of {length} bytes for {n} postings")
-    ids = np.frombuffer(raw, dtype=_U4, count=n)
-    weights = np.frombuffer(raw, dtype=_F4, count=n, offset=4 * n)
-    if length == 8 * n:
+    bad = ValueError(f"postings record of {length} bytes for {n} postings")
+    if len(raw) != length:
+        raise bad
+    ids, weights, at = unpack_ids_weights(raw, n)
+    if length != at and length < at + _TAIL.size:
+        raise bad
+    if length == at:
         return TermPostings(ids, weights)
-    (base,) = _BASE.unpack_from(raw, 8 * n)
-    lens = np.frombuffer(raw, dtype=_U4, count=n, offset=8 * n + 8)
-    return TermPostings(ids, weights, posfile, base, lens)
+    base, ccode, pcode, scode, lcode = _TAIL.unpack_from(raw, at)
+    if ccode >= FLOAT or length != at + _TAIL.size + n * _DTYPES[ccode].itemsize or (
+            pcode != RAW and max(pcode, scode, lcode) >= FLOAT):
+        raise bad
+    counts = np.frombuffer(raw, dtype=_DTYPES[ccode], count=n, offset=at + _TAIL.size)
+    rec = None if pcode == RAW else record_dtype(pcode, scode, lcode)
+    return TermPostings(ids, weights, posfile, base, counts, rec)
+
+
+class TermInfoCache:
+    """Term -> term info (None: absent) per segment, least recently used dropped first.
+
+    Whoosh's term dictionary is an on-disk hash file: each look-up seeks and reads a few
+    times through Python (~0.1 ms). Segments never change once written, so a term's
+    info (its postings' extent, frequencies) can be kept by segment id for every reader
+    of that segment, in every searcher of the process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key, self)
+            if value is not self:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+TERM_INFOS = TermInfoCache(20_000)
 
 
 class ArrayTermsReader(W3TermsReader):
-    """Whoosh's term dictionary; postings decoded by ``read_term``."""
+    """Whoosh's term dictionary (look-ups cached in TERM_INFOS); postings decoded by ``read_term``."""
 
-    def __init__(self, codec, dbfile, length, postfile, posfile):
+    def __init__(self, codec, dbfile, length, postfile, posfile, segment_id: str | None = None):
         super().__init__(codec, dbfile, length, postfile)
         self._posfile = posfile
+        self._segment_id = segment_id
+
+    def term_info(self, fieldname, tbytes):
+        if self._segment_id is None:
+            return super().term_info(fieldname, tbytes)
+        key = (self._segment_id, fieldname, tbytes)
+        info = TERM_INFOS.get(key)
+        if info is TERM_INFOS:
+            try:
+                info = super().term_info(fieldname, tbytes)
+            except TermNotFound:
+                info = None
+            TERM_INFOS.put(key, info)
+        if info is None:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
+        return info
+
+    def __contains__(self, term):
+        try:
+            self.term_info(*term)
+        except TermNotFound:
+            return False
+        return True
 
     def term_postings(self, fieldname: str, tbytes: bytes) -> TermPostings:
         """The arrays of one term (raises TermNotFound when the term is absent)."""
@@ -407,6 +666,8 @@ class ArrayMatcher(LeafMatcher):
 
 
 __all__ = [
-    "ArrayCharacters", "ArrayCodec", "decode_triples", "ArrayMatcher", "ArrayTermsReader", "TermNotFound", "TermPostings",
-    "field_lengths", "foreign_segments", "is_array_segment", "segment_field_lengths", "length_column_name", "read_term",
+    "ArrayCharacters", "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "TERM_INFOS", "TermInfoCache", "TermNotFound",
+    "TermPostings", "field_lengths", "foreign_segments", "is_array_segment", "length_column_name", "pack_occurrences",
+    "read_term", "pack_ids_weights", "unpack_ids_weights", "record_dtype", "segment_field_lengths", "segment_file_sizes",
+    "term_extent", "unpack_occurrences",
 ]

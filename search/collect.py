@@ -49,13 +49,11 @@ def facets(cols: Columns, docs: np.ndarray) -> dict[str, dict[str, int]]:
     def top(c: dict[str, int]) -> dict[str, int]:
         return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_TOP])
 
-    mask = np.zeros(cols.n, dtype=bool)
-    mask[docs] = True
     return {
         "year": dict(sorted(cols.year.counts(docs).items(), reverse=True)),
         "month": dict(sorted(cols.month.counts(docs).items(), reverse=True)),
         "source": top(cols.source.counts(docs)),
-        "tag": top(cols.tag_counts(mask)),
+        "tag": top(cols.tag_counts(docs)),
     }
 
 

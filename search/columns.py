@@ -138,8 +138,8 @@ class Columns:
     month: Coded
     source: Coded
     tag_docs: dict[str, np.ndarray]  # lower-case tag -> sorted live docs
-    tag_doc_list: np.ndarray  # all (doc, tag) pairs: docs ...
-    tag_code_list: np.ndarray  # ... and tag codes into tag_labels
+    tag_ptr: np.ndarray  # doc d's tags are tag_codes[tag_ptr[d]:tag_ptr[d + 1]] ...
+    tag_codes: np.ndarray  # ... codes into tag_labels
     tag_labels: list[str]
     lengths: dict[str, np.ndarray]
     duplicates: dict[str, list[str]]
@@ -164,9 +164,16 @@ class Columns:
             self.__dict__[key] = rank
         return rank
 
-    def tag_counts(self, mask: np.ndarray) -> dict[str, int]:
-        """Tag label -> number of documents in mask holding it."""
-        codes = self.tag_code_list[mask[self.tag_doc_list]]
+    def tag_counts(self, docs: np.ndarray) -> dict[str, int]:
+        """Tag label -> number of the (distinct) docs holding it: work in the number of docs."""
+        starts, ends = self.tag_ptr[docs], self.tag_ptr[docs + 1]
+        lens = ends - starts
+        total = int(lens.sum())
+        if not total:
+            return {}
+        # positions starts[i] .. ends[i] - 1 of every doc, in one array
+        first = np.cumsum(lens) - lens
+        codes = self.tag_codes[np.repeat(starts - first, lens) + np.arange(total)]
         if not len(codes):
             return {}
         n = np.bincount(codes, minlength=len(self.tag_labels))
@@ -180,6 +187,14 @@ def _tag_label_of(labels: list[str]) -> dict[str, str]:
         for label in filter(None, (t.strip() for t in value.split(","))):
             spellings.setdefault(label.lower(), Counter())[label] += 1
     return {term: counts.most_common(1)[0][0] for term, counts in spellings.items()}
+
+
+def _tag_index(tags: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Each doc's tag codes, contiguous by doc (so facets cost the matches, not all tags)."""
+    docs = np.concatenate(list(tags.values())) if tags else np.zeros(0, dtype=np.int64)
+    codes = np.repeat(np.arange(len(tags), dtype=np.int64), [len(d) for d in tags.values()])
+    order = np.argsort(docs, kind="stable")
+    return {"tag_ptr": np.searchsorted(docs[order], np.arange(n + 1)), "tag_codes": codes[order]}
 
 
 def combine(parts: list[tuple[SegmentColumns, int]], alive: np.ndarray) -> Columns:
@@ -210,8 +225,7 @@ def combine(parts: list[tuple[SegmentColumns, int]], alive: np.ndarray) -> Colum
         year=_coded(strings.get("year", [])), month=_coded(strings.get("month", [])),
         source=_coded(strings.get("source", [])),
         tag_docs=tags,
-        tag_doc_list=cat(list(tags.values()), np.int64),
-        tag_code_list=np.repeat(np.arange(len(tags), dtype=np.int64), [len(d) for d in tags.values()]),
+        **_tag_index(tags, n),
         tag_labels=tag_labels,
         lengths={f: cat([p.lengths[f] for p, _ in parts], np.float64) for f in TEXT_FIELDS
                  if parts and f in parts[0][0].lengths},

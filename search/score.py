@@ -166,10 +166,12 @@ def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: Ranki
     bonus = proximity(view, head, m.words, params) if m.words else {}
     if shares is not None:
         shares.update({d: bonus.get(d, 0.0) for d in head})
-    later = set() if first is None else set(cand[best][~first[best]].tolist())
-    ranked = [(d, float(sc) * (1.0 + params.prox_boost * bonus.get(d, 0.0))) for d, sc in zip(docs, scores[best])]
-    ranked.sort(key=lambda p: (p[0] in later, -round(p[1], 9), int(tie[p[0]])))
-    return ranked[:need]
+    boost = np.fromiter((bonus.get(d, 0.0) for d in docs), dtype=np.float64, count=len(docs))
+    final = (scores[best] * (1.0 + params.prox_boost * boost)).tolist()
+    later = np.zeros(len(docs), dtype=bool) if first is None else ~first[best]
+    # Python's round (correctly rounded), as ties were always compared
+    order = np.lexsort((tie[cand[best]], -np.array([round(x, 9) for x in final]), later))[:need]
+    return [(docs[i], final[i]) for i in order.tolist()]
 
 
 # -- explain: one hit's score broken down -----------------------------------------------

@@ -6,6 +6,7 @@ numbers ascending, deleted documents dropped, weights), positions and character 
 for a few documents, term statistics, and the state's ``Columns``. Matching, scoring,
 proximity and snippets take a view and never touch Whoosh's readers or our codec.
 Postings read during a request are kept for its lifetime (match, score, snippets).
+Positions and character offsets come decoded as arrays (``TermPostings.occurrences``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from itertools import islice
 
 import numpy as np
 
-from common.codec import TermNotFound, TermPostings, decode_triples
+from common.codec import TermNotFound, TermPostings
 from search.columns import Columns, ColumnsCache
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -35,12 +36,13 @@ class Postings:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def values(self, docs: np.ndarray) -> dict[int, bytes]:
-        """doc -> encoded positions/characters, for the given sorted docs that hold the term."""
-        out: dict[int, bytes] = {}
+    def occurrences(self, docs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(doc, position, start, end) of every occurrence in the given sorted docs, in doc
+        order: one decode per segment's block, no per-document work."""
+        out = []
         bounds = [off for off, _tp in self.parts[1:]] + [None]
         for (off, tp), end in zip(self.parts, bounds):
-            if not tp.has_values:
+            if not tp.has_occurrences:
                 continue
             local = docs[(docs >= off) & ((docs < end) if end is not None else True)] - off
             if not len(local) or not len(tp.ids):
@@ -48,8 +50,11 @@ class Postings:
             i = np.searchsorted(tp.ids, local)
             i[i == len(tp.ids)] = 0
             hit = tp.ids[i] == local
-            out.update(zip((local[hit] + off).tolist(), tp.gather(i[hit])))
-        return out
+            counts, pos, start, stop = tp.occurrences(i[hit])
+            out.append((np.repeat(local[hit] + off, counts), pos, start, stop))
+        if not out:
+            return _EMPTY_IDS, _EMPTY_IDS, _EMPTY_IDS, _EMPTY_IDS
+        return tuple(np.concatenate(cols) for cols in zip(*out)) if len(out) > 1 else out[0]
 
 
 EMPTY = Postings(_EMPTY_IDS, _EMPTY_W, [])
@@ -95,7 +100,7 @@ class IndexView:
                 continue
             tp: TermPostings = getattr(m, "child", m).postings  # deletions: the alive mask below
             parts.append((off, tp))
-            ids.append(tp.ids.astype(np.int64) + off if off else tp.ids.astype(np.int64))
+            ids.append(tp.ids + off if off else tp.ids)  # int64 already (decoded gaps)
             weights.append(tp.weights)
         if not parts:
             return EMPTY
@@ -118,34 +123,32 @@ class IndexView:
         return self.over_budget
 
     def occurrences(self, fieldname: str, text, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(doc, position) of every occurrence of the term in the sorted docs, in that order.
-
-        One ``frombuffer`` over the joined values of all those postings: no per-document
-        decoding (phrases and proximity use this)."""
+        """(doc, position) of every occurrence of the term in the sorted docs, in that order
+        (phrases and proximity use this)."""
         p = self.postings(fieldname, text)
-        found = p.values(np.asarray(docs, dtype=np.int64)) if len(p) else {}
-        if not found:
+        if not len(p):
             return _EMPTY_IDS, _EMPTY_IDS
-        blobs = list(found.values())
-        triples = decode_triples(b"".join(blobs))
-        doc_of = np.repeat(np.fromiter(found.keys(), dtype=np.int64, count=len(found)),
-                           [len(b) // 12 for b in blobs])
-        return doc_of, triples[:, 0].astype(np.int64)
+        doc_of, pos, _start, _end = p.occurrences(np.asarray(docs, dtype=np.int64))
+        return doc_of, pos
 
-    def positions(self, fieldname: str, text, docs) -> dict[int, list[int]]:
-        """doc -> word positions of the term, for the given docs that hold it."""
-        return self._decoded(fieldname, text, docs, self.schema[fieldname].format.decode_positions)
+    def char_spans(self, fieldname: str, text, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(doc, startchar, endchar) of every occurrence of the term in the sorted docs."""
+        p = self.postings(fieldname, text)
+        if not len(p):
+            return _EMPTY_IDS, _EMPTY_IDS, _EMPTY_IDS
+        doc_of, _pos, start, end = p.occurrences(np.asarray(docs, dtype=np.int64))
+        return doc_of, start, end
 
-    def characters(self, fieldname: str, text, docs) -> dict[int, list]:
+    def characters(self, fieldname: str, text, docs) -> dict[int, list[tuple[int, int, int]]]:
         """doc -> [(position, startchar, endchar)] of the term, for the given docs that hold it."""
-        return self._decoded(fieldname, text, docs, self.schema[fieldname].format.decode_characters)
-
-    def _decoded(self, fieldname, text, docs, decode) -> dict[int, list]:
         p = self.postings(fieldname, text)
         if not len(p):
             return {}
-        found = p.values(np.asarray(sorted(docs), dtype=np.int64))
-        return {d: decode(v) for d, v in found.items() if v}
+        doc_of, pos, start, end = p.occurrences(np.asarray(sorted(docs), dtype=np.int64))
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        for d, row in zip(doc_of.tolist(), zip(pos.tolist(), start.tolist(), end.tolist())):
+            out.setdefault(d, []).append(row)
+        return out
 
     def doc_frequency(self, fieldname: str, text) -> int:
         """Documents holding the term, as Whoosh's statistics count them (deletions included)."""

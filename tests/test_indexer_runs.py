@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from common.codec import is_array_segment
+from common.codec import ArrayCodec, is_array_segment
 from common.layout import current_version
 from conftest import SEEDS, run_indexer
 from indexer.store import RunLock
@@ -252,6 +252,30 @@ def test_index_in_the_old_postings_format_is_rebuilt(corpus, tmp_path):
     ix.close()
     ix = whoosh_index.open_dir(str(old_version))
     assert not any(is_array_segment(s) for s in ix._segments())
+    ix.close()
+
+    proc = run_indexer(corpus, index, "--json")
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["rebuild"] is True
+    ix = whoosh_index.open_dir(str(current_version(index)))
+    assert ix._segments() and all(is_array_segment(s) for s in ix._segments())
+    ix.close()
+    assert docs_by_path(index) == before
+
+
+@pytest.mark.slow
+def test_index_in_an_older_array_format_is_rebuilt(corpus, tmp_path):
+    """Segments whose ArrayCodec names another layout version (version 1 pickled none):
+    the next run rebuilds them, as after a schema change."""
+    index = tmp_path / "index"
+    run_indexer(corpus, index)
+    before = docs_by_path(index)
+    ix = whoosh_index.open_dir(str(current_version(index)))
+    older = ArrayCodec()
+    del older.format_version  # what a version 1 codec pickled: no version of its own
+    ix.writer(codec=older).commit(optimize=True)  # every segment rewritten under the older codec
+    ix.close()
+    ix = whoosh_index.open_dir(str(current_version(index)))
+    assert ix._segments() and not any(is_array_segment(s) for s in ix._segments())
     ix.close()
 
     proc = run_indexer(corpus, index, "--json")
