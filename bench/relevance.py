@@ -23,7 +23,11 @@ shuffled with a fixed seed and indexed as its own small corpus (ours by the inde
 process; each peer on the pool alone).
 
 Metric: nDCG@10 (TIME and Reuters binary gains; Cranfield's graded gains used linearly),
-reported on odd query ids (tuning), even ids (held out) and all. ``--diagnostics`` adds
+reported on odd query ids (tuning), even ids (held out) and all, with a second table of
+ours minus the best peer query by query (mean and standard error: a gap inside about two
+standard errors is not a measured difference). A labelled row gives ours with every copy
+of a story cluster as its own hit (``copies=all``; the default collapses them, while the
+judgments grade each copy). ``--diagnostics`` adds
 labelled rows for the paths no user takes: the texts written straight into the schema
 (no cleaning) and the indexer's index ranked with every query forced to OR.
 """
@@ -177,6 +181,7 @@ class Ours:
     """The search library with default request parameters."""
 
     label = "ours (indexer + search defaults)"
+    copies = "collapse"  # the default: one hit per story cluster
 
     def __init__(self, index: Path, params: RankingParams = DEFAULT):
         self.engine = SearchEngine(index, params)
@@ -184,9 +189,17 @@ class Ours:
     def run(self, queries: dict[str, str]) -> dict[str, list[str]]:
         out = {}
         for qid, text in queries.items():
-            resp = self.engine.search(SearchRequest(q=" ".join(text.split())[:1000], size=10))
+            resp = self.engine.search(SearchRequest(q=" ".join(text.split())[:1000], size=10, copies=self.copies))
             out[qid] = [doc_id_of(h.path) for h in resp.hits]
         return out
+
+
+class OursEveryCopy(Ours):
+    """Ours with every copy of a story cluster its own hit (``copies=all``): what default
+    collapsing changes, since judgments grade each copy separately."""
+
+    label = "diagnostic: ours, every copy (copies=all)"
+    copies = "all"
 
 
 # -- peers -------------------------------------------------------------------------------------
@@ -408,12 +421,31 @@ def make_pools(c: Collection, first_stage: Bm25s, max_pools: int | None) -> list
 # -- running --------------------------------------------------------------------------------
 
 
+def per_query(runs: dict[str, dict[str, list[str]]], qrels, qids) -> dict[str, dict[str, float]]:
+    """nDCG@10 of each system on each query."""
+    return {label: {q: ndcg10(run.get(q, []), qrels.get(q, {})) for q in qids} for label, run in runs.items()}
+
+
+def summarise(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean nDCG@10 per system on the odd, even and all query ids."""
+    return {label: {part: mean(per[q] for q in ids) for part, ids in split_ids(per).items()}
+            for label, per in scores.items()}
+
+
 def evaluate(runs: dict[str, dict[str, list[str]]], qrels, qids) -> dict[str, dict[str, float]]:
-    out = {}
-    for label, run in runs.items():
-        out[label] = {part: mean(ndcg10(run.get(q, []), qrels.get(q, {})) for q in ids)
-                      for part, ids in split_ids(qids).items()}
-    return out
+    return summarise(per_query(runs, qrels, qids))
+
+
+def paired(scores: dict[str, dict[str, float]], part: str) -> tuple[str, float, float, int, int]:
+    """Ours minus the best peer (by mean) on one part, per query: mean, its standard error,
+    wins and losses. A gap inside about two standard errors is not a measured difference."""
+    ids = split_ids(scores[Ours.label])[part]
+    peers = [label for label in scores if label in {p.label for p in PEERS}]
+    best = max(peers, key=lambda label: mean(scores[label][q] for q in ids))
+    diffs = [scores[Ours.label][q] - scores[best][q] for q in ids]
+    m = mean(diffs)
+    se = math.sqrt(sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs)) if len(diffs) > 1 else 0.0
+    return best, m, se, sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
 
 
 def systems_on(c: Collection, docs: list[Doc], work: Path, diagnostics: bool, workers: int,
@@ -423,7 +455,7 @@ def systems_on(c: Collection, docs: list[Doc], work: Path, diagnostics: bool, wo
     write_corpus(c, docs, corpus)
     run_indexer(corpus, index, workers)
     took = {"indexer": time.perf_counter() - t0}
-    systems: dict[str, object] = {Ours.label: Ours(index, params)}
+    systems: dict[str, object] = {Ours.label: Ours(index, params), OursEveryCopy.label: OursEveryCopy(index, params)}
     for peer in PEERS:
         t0 = time.perf_counter()
         systems[peer.label] = peer(docs)
@@ -437,9 +469,10 @@ def systems_on(c: Collection, docs: list[Doc], work: Path, diagnostics: bool, wo
 
 
 def run_collection(c: Collection, work: Path, args, params: RankingParams) -> tuple[dict, dict, dict]:
+    """Per-query nDCG@10 of every system on the whole collection and on its pools."""
     t0 = time.perf_counter()
     systems = systems_on(c, c.docs, work / "whole", args.diagnostics, 2, params)
-    whole = evaluate({k: s.run(c.queries) for k, s in systems.items()}, c.qrels, list(c.queries))
+    whole = per_query({k: s.run(c.queries) for k, s in systems.items()}, c.qrels, list(c.queries))
     print(f"  {c.name}: whole collection in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     pool_runs: dict[str, dict[str, list[str]]] = {}
     engines = []
@@ -452,14 +485,15 @@ def run_collection(c: Collection, work: Path, args, params: RankingParams) -> tu
             for label, s in pool.items():
                 pool_runs.setdefault(label, {}).update(s.run({qid: c.queries[qid]}))
         print(f"  {c.name}: {len(engines)} pools in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    pools = evaluate(pool_runs, c.qrels, [q for q, _ in engines]) if pool_runs else {}
+    pools = per_query(pool_runs, c.qrels, [q for q, _ in engines]) if pool_runs else {}
     return whole, pools, {"whole": systems[Ours.label], "pools": engines}
 
 
-def print_table(results: list[tuple[str, int, dict]]) -> None:
+def print_table(results: list[tuple[str, str, dict]]) -> None:
     print("| collection | queries (odd / even) | system | nDCG@10 odd (tuning) | even (held out) | all |")
     print("|---|---|---|---|---|---|")
-    for name, n, table in results:
+    for name, n, scores in results:
+        table = summarise(scores)
         best_peer = {part: max(v[part] for k, v in table.items() if k in {p.label for p in PEERS})
                      for part in ("odd", "even", "all")}
         for label, v in table.items():
@@ -494,6 +528,17 @@ def main(argv: list[str] | None = None) -> None:
         if pools:
             results.append((f"{c.name} pools", f"{len(engines['pools'])}", pools))
     print_table(results)
+    print_paired(results)
+
+
+def print_paired(results: list[tuple[str, str, dict]]) -> None:
+    """Ours minus the best peer, query by query, with the standard error of the mean gap."""
+    print("\n| collection | part | best peer | ours − best peer (mean ± s.e., per query) | wins / losses |")
+    print("|---|---|---|---|---|")
+    for name, _n, scores in results:
+        for part in ("even", "all"):
+            best, m, se, wins, losses = paired(scores, part)
+            print(f"| {name} | {part} | {best} | {m:+.3f} ± {se:.3f} | {wins} / {losses} |")
 
 
 # -- tuning on the odd ids only -------------------------------------------------------------
