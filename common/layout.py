@@ -112,6 +112,39 @@ def segment_problem(ix: Index) -> str | None:
     return None
 
 
+def segment_sizes(ix: Index, reader) -> dict[str, int]:
+    """Path -> size of the files holding a reader's segments, as they are when it opens.
+
+    A server compares them before reusing a searcher (a stat per file): a segment file
+    truncated or replaced under it is then a 503 at once, whatever part of the file the
+    next search would read. Segment files never change while their segment is live."""
+    folder = ix.storage.folder
+    out: dict[str, int] = {}
+    for r, _ in reader.leaf_readers():
+        seg = r.segment()
+        if seg is None:
+            continue
+        names = [seg.make_filename(seg.COMPOUND_EXT)] if seg.is_compound() else seg.list_files(ix.storage)
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                out[path] = os.stat(path).st_size
+            except FileNotFoundError:
+                out[path] = -1
+    return out
+
+
+def sizes_changed(sizes: dict[str, int]) -> bool:
+    """Whether any of those files is gone or has another size now."""
+    for path, size in sizes.items():
+        try:
+            if os.stat(path).st_size != size:
+                return True
+        except OSError:
+            return True
+    return False
+
+
 def _drop_leaked_files(exc: BaseException) -> None:
     """Close the files Whoosh was reading when it failed: it leaves them open."""
     tb = exc.__traceback__

@@ -28,7 +28,9 @@ from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
 from common.codec import foreign_segments
-from common.layout import LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run
+from common.layout import (
+    LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run, segment_sizes, sizes_changed,
+)
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search import clusters
 from search.backend import SearchBusy
@@ -129,7 +131,7 @@ class SearchEngine:
         self.params = params
         self.budget_s = budget_s  # position work per search (see IndexView.deadline)
         self._heavy = threading.BoundedSemaphore(heavy_slots)
-        self._pool: list[tuple[Path, Searcher]] = []  # idle (version, searcher), LIFO
+        self._pool: list[tuple[Path, Searcher, dict]] = []  # idle (version, searcher, file sizes), LIFO
         self._pool_lock = threading.Lock()
         # Searchers hold open index files: close them when the engine goes away.
         weakref.finalize(self, _close_all, self._pool)
@@ -140,8 +142,9 @@ class SearchEngine:
 
     # -- searcher lifecycle ------------------------------------------------------------
 
-    def _open(self, version: Path):
-        """Open a version, checked first: a damaged segment is a 503 here, not mid-search."""
+    def _open(self, version: Path) -> tuple[Searcher, dict[str, int]]:
+        """A searcher on a version, checked first (a damaged segment is a 503 here, not
+        mid-search), and the sizes of its segment files (checked again on each reuse)."""
         check_index(self.index_dir)
         try:
             ix = open_index(version)
@@ -158,9 +161,9 @@ class SearchEngine:
                 f"postings format: the next indexer run rebuilds it (`python -m indexer --corpus DIR "
                 f"--index {self.index_dir}`); it serves again when that run finishes"
             )
-        return ix, searcher
+        return searcher, segment_sizes(ix, searcher.reader())
 
-    def _open_live(self) -> tuple[Path, Searcher]:
+    def _open_live(self) -> tuple[Path, Searcher, dict[str, int]]:
         """The live version and a new searcher on it.
 
         Publishing a state and deleting what it replaced are two steps: a commit writes
@@ -177,7 +180,7 @@ class SearchEngine:
                 )
             before = published_state(version)
             try:
-                return version, self._open(version)[1]
+                return (version, *self._open(version))
             except IndexUnavailable:
                 moved = current_version(self.index_dir) != version or published_state(version) != before
                 if not moved or attempt + 1 == OPEN_TRIES:
@@ -188,15 +191,19 @@ class SearchEngine:
     def searcher(self) -> Iterator[tuple[Searcher, IndexState]]:
         """This thread's searcher, brought up to date with the last commit or swap."""
         version = current_version(self.index_dir)
-        searcher = None
+        searcher, sizes = None, {}
         with self._pool_lock:
             idle = self._pool.pop() if self._pool else None
         if idle is not None:
             try:
                 if idle[0] == version and idle[1].up_to_date():
-                    searcher = idle[1]
+                    searcher, sizes = idle[1], idle[2]
             except (OSError, EOFError, ValueError):
                 pass
+            if searcher is not None and sizes_changed(sizes):
+                # Same commit, other bytes: damaged under us (see segment_sizes).
+                _quiet_close(searcher)
+                raise self._problem() or IndexUnavailable(f"the segment files of {version} changed while open")
             if searcher is None:
                 # Not Searcher.refresh(): it reuses the readers of segments that only
                 # gained deletions, and Whoosh-Reloaded caches a reader's deleted set,
@@ -204,7 +211,7 @@ class SearchEngine:
                 # (tests/test_concurrency.py caught it). A new commit opens afresh.
                 _quiet_close(idle[1])
         if searcher is None:
-            version, searcher = self._open_live()
+            version, searcher, sizes = self._open_live()
         broken = False
         try:
             last = self._last_run_brief()
@@ -223,18 +230,18 @@ class SearchEngine:
             broken = True
             raise problem from exc
         finally:
-            self._release(version, searcher, broken)
+            self._release(version, searcher, sizes, broken)
 
-    def _release(self, version: Path, searcher: Searcher, broken: bool) -> None:
+    def _release(self, version: Path, searcher: Searcher, sizes: dict[str, int], broken: bool) -> None:
         """Back to the pool (the oldest idle ones beyond POOL_IDLE closed), or closed if broken."""
         if broken:
             _quiet_close(searcher)
             return
         with self._pool_lock:
-            self._pool.append((version, searcher))
+            self._pool.append((version, searcher, sizes))
             extra = self._pool[:-POOL_IDLE] if len(self._pool) > POOL_IDLE else []
             del self._pool[: len(extra)]
-        for _v, old in extra:
+        for _v, old, _sizes in extra:
             _quiet_close(old)
 
     def _problem(self) -> IndexUnavailable | None:
@@ -267,7 +274,7 @@ class SearchEngine:
         with self._pool_lock:
             idle = self._pool[:]
             del self._pool[:]  # the same list object the finalizer holds
-        for _v, s in idle:
+        for _v, s, _sizes in idle:
             _quiet_close(s)
 
     @contextmanager
