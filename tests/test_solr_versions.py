@@ -8,11 +8,14 @@ filters are compared with ``copies=all`` (Solr collapses stories per shard: READ
 from __future__ import annotations
 
 import json
+import sqlite3
 from urllib.parse import urlencode
 
 import pytest
 
 from app import create_app
+from common.layout import STATE_DB
+from indexer.pipeline import doc_id_for
 from conftest import SEEDS, run_indexer
 from provenance_corpus import HOSTILE, add_manifest, build_provenance_corpus, seed
 from solr_cluster import index_into_solr, solr_cluster, solr_config  # noqa: F401  (session fixture)
@@ -44,10 +47,15 @@ def clients(solr_cluster, tmp_path_factory):  # noqa: F811
         after_each=lambda c: index_into_solr(solr_cluster, c, state, collection))
     rescrape(corpus)
     run_indexer(corpus, index, "--quiet")
+    # A sink run that records the new version, then cannot reach Solr: nothing confirmed.
+    failed = run_indexer(corpus, state, "--quiet", "--sink", "solr", "--solr-url", "http://127.0.0.1:9/solr",
+                         "--solr-collection", collection, check=False)
+    with sqlite3.connect(state / STATE_DB) as con:
+        recorded = con.execute("SELECT COUNT(*) FROM versions WHERE doc_id = ?", (doc_id_for(RESCRAPE),)).fetchone()[0]
     index_into_solr(solr_cluster, corpus, state, collection)
     apps = {"whoosh": create_app({"INDEX_DIR": str(index)}),
             "solr": create_app(solr_config(solr_cluster, collection, state))}
-    yield {k: a.test_client() for k, a in apps.items()}
+    yield {k: a.test_client() for k, a in apps.items()} | {"failed_run": (failed.returncode, recorded)}
     for a in apps.values():
         a.extensions["search_engine"].close()
     solr_cluster.admin(action="DELETE", name=collection)
@@ -102,7 +110,9 @@ def test_version_filters_find_the_same_ids(clients, args):
 
 
 def test_a_version_under_another_file_marks_the_article_sent_earlier(clients):
-    """Seed 004 was not sent again in the third run: only the sink's atomic update marks it."""
+    """Seed 004 was not sent again in the third run: only the sink's atomic update marks it,
+    sent by the run after one that recorded the version but could not reach Solr."""
+    assert clients["failed_run"] == (1, 1)
     expected = sorted([seed("003").name, HOSTILE, seed("004").name, RESCRAPE])
     for backend in ("whoosh", "solr"):
         changed = get(clients[backend], size=100, copies="all", changed="true")
