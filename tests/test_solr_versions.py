@@ -140,3 +140,19 @@ def test_bad_diff_indexes_are_400_on_solr(clients, query, param):
 def test_diff_of_unknown_article_is_404_on_solr(clients):
     r = clients["solr"].get("/api/articles/nope/diff?from=0&to=1")
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+
+
+def test_csv_and_atom_filter_changed_articles_alike(clients):
+    """The CSV export and the feed are built on search: the same changed articles on both backends."""
+    out = {}
+    for backend in ("whoosh", "solr"):
+        c = clients[backend]
+        csv = c.get("/search.csv?changed=true&copies=all")
+        assert csv.status_code == 200
+        rows = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()[1:]
+        feed = c.get("/search.atom?changed=true&copies=all")
+        assert feed.status_code == 200
+        out[backend] = (sorted(r.split(",")[0] for r in rows), feed.get_data(as_text=True).count("<entry>"),
+                        csv.headers["X-Total-Count"])
+    assert out["solr"] == out["whoosh"]
+    assert len(out["solr"][0]) == 4 and out["solr"][1:] == (4, "4")
