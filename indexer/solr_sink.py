@@ -23,7 +23,7 @@ from typing import Iterator
 from common.documents import Article, FileState, source_key
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
-from indexer import solr_clusters
+from indexer import solr_clusters, solr_edits
 from indexer.corpus import CorpusFile, Manifest, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
 from common.procs import die_with_parent
@@ -142,6 +142,7 @@ class _SolrRun:
         self.canonical = {r.content_hash: r.id for r in self.records.values() if r.kind == KIND_ARTICLE}
         self.provenance = Provenance(Path(opts.index_dir))  # versions and story clusters, as the Whoosh run
         self.clusters = solr_clusters.connect(Path(opts.index_dir))
+        solr_edits.prepare(self.clusters)
 
     def close(self) -> None:
         self.provenance.close()
@@ -261,9 +262,10 @@ class _SolrRun:
     def _send(self, batch: _Batch) -> None:
         """One update request for the batch; the record is written only once Solr confirmed it.
 
-        Story clusters are recorded first (as before a Whoosh commit: a replay records
-        nothing twice); the batch's documents carry their cluster, and documents sent
-        earlier whose cluster or outlet count changed get an atomic update in the same request.
+        Story clusters and versions are recorded first (as before a Whoosh commit: a
+        replay records nothing twice); the batch's documents carry their cluster and edit
+        fields, and documents sent earlier whose cluster, outlet count or edit state
+        changed get an atomic update in the same request.
         """
         self.provenance.flush()
         cluster_of = solr_clusters.pending(self.clusters, [d["id"] for d in batch.docs])
@@ -271,17 +273,28 @@ class _SolrRun:
             return
         if batch.deletes:
             self.client.post_json("update", {"delete": batch.deletes}, {"commit": "false"})
-        docs = {d["id"]: d for d in batch.docs}
-        updates = []
-        for doc_id, values in cluster_of.items():
-            if doc_id in docs:
-                docs[doc_id].update(solr_clusters.fields(*values))
-            else:
-                updates.append(solr_clusters.atomic_update(doc_id, *values))
+        updates = self._updates(batch.docs, cluster_of)
         self.client.post_json("update", batch.docs + updates, {"commit": "true", "failOnVersionConflicts": "false"})
         self.state.commit(batch.records, batch.removed_paths)
         solr_clusters.confirm(self.clusters, cluster_of)
         self.furniture.save(Path(self.opts.index_dir))
+
+    def _updates(self, docs: list[dict], cluster_of: dict) -> list[dict]:
+        """Set the batch's cluster and edit fields; atomic updates for documents sent earlier."""
+        by_id = {d["id"]: d for d in docs}
+        articles = [d["id"] for d in docs if d["kind"] == KIND_ARTICLE]
+        updates: dict[str, dict] = {}
+        for doc_id, values in cluster_of.items():
+            if doc_id in by_id:
+                by_id[doc_id].update(solr_clusters.fields(*values))
+            else:
+                updates[doc_id] = solr_clusters.atomic_update(doc_id, *values)
+        for doc_id, state in solr_edits.pending(self.clusters, articles).items():
+            if doc_id in by_id:
+                by_id[doc_id].update(solr_edits.fields(*state))
+            else:
+                updates[doc_id] = updates.get(doc_id, {}) | solr_edits.atomic_update(doc_id, *state)
+        return list(updates.values())
 
     def _promote_orphans(self, pool) -> None:
         """Clean again the copies whose article was removed or changed, so no copy is lost."""

@@ -38,6 +38,8 @@ MIGRATIONS = [
     CREATE INDEX versions_by_story ON versions (story, seq);
     CREATE TABLE version_docs (doc_id TEXT PRIMARY KEY, story TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # the Solr sink looks up the articles of the stories a batch touched (edit_state)
+    "CREATE INDEX version_docs_by_story ON version_docs (story)",
 ]
 
 
@@ -114,3 +116,21 @@ def changed_docs(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
         if titles > 1:
             headline.add(doc_id)
     return changed, headline
+
+
+def edit_state(con: sqlite3.Connection, doc_ids: list[str]) -> dict[str, tuple[bool, bool]]:
+    """(changed, headline_changed) of every article sharing a story with ``doc_ids``: the
+    rule of ``changed_docs``, for only the stories a batch touched (the Solr sink)."""
+    out: dict[str, tuple[bool, bool]] = {}
+    for i in range(0, len(doc_ids), 500):
+        part = doc_ids[i : i + 500]
+        rows = con.execute(
+            f"WITH s AS (SELECT DISTINCT story FROM version_docs WHERE doc_id IN ({','.join('?' * len(part))})),"
+            " v AS (SELECT story, COUNT(*) AS n, COUNT(DISTINCT title) AS titles FROM versions"
+            "       WHERE story IN (SELECT story FROM s) GROUP BY story)"
+            " SELECT d.doc_id, coalesce(v.n, 0) > 1, coalesce(v.titles, 0) > 1 FROM s"
+            " JOIN version_docs d ON d.story = s.story LEFT JOIN v ON v.story = s.story",
+            part,
+        )
+        out.update((doc_id, (bool(n), bool(titles))) for doc_id, n, titles in rows)
+    return out

@@ -37,6 +37,15 @@ class SearchBackend(Protocol):
         """One article by id (query words marked when q is given), or None."""
         ...
 
+    def diff(self, doc_id: str, old: int, new: int) -> str | None:
+        """Word diff (safe HTML) between two of an article's versions; None if no article.
+        Raises IndexError (argument: the number of versions) when an index is out of range."""
+        ...
+
+    def diff_versions(self, article_id: str, old: int, new: int) -> str:
+        """The same diff for an article's resolved id (the article page has looked it up)."""
+        ...
+
     def stats(self) -> dict:
         """Document counts, index size and the last indexer run."""
         ...
@@ -71,7 +80,8 @@ def open_backend(config: Mapping[str, object]) -> SearchBackend:
 
 
 def _open_solr(config: Mapping[str, object]) -> SearchBackend:
-    """The Solr backend over SOLR_URL (one or more node URLs) and SOLR_COLLECTION (default news)."""
+    """The Solr backend over SOLR_URL (one or more node URLs) and SOLR_COLLECTION (default news);
+    versions come from INDEX_DIR, the Solr sink's state folder."""
     from common.solr_http import DEFAULT_COLLECTION, SolrClient
     from search.solr import SolrBackend
 
@@ -80,6 +90,7 @@ def _open_solr(config: Mapping[str, object]) -> SearchBackend:
         raise BackendConfigError("SEARCH_BACKEND=solr needs SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
     collection = str(config.get("SOLR_COLLECTION") or DEFAULT_COLLECTION).strip()
     try:
-        return SolrBackend(SolrClient(url, collection))
+        # INDEX_DIR: the Solr sink's state folder (its --index), where article versions are kept
+        return SolrBackend(SolrClient(url, collection), config.get("INDEX_DIR") or None)
     except ValueError as exc:
         raise BackendConfigError(str(exc)) from None

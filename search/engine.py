@@ -36,8 +36,8 @@ from search import clusters
 from search.backend import SearchBusy
 from search.collect import apply_filters, by_date, facets
 from search.columns import KINDS, Columns, ColumnsCache, ColumnsDamaged
-from search.diff import word_diff_html
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
+from search.history import History
 from search.match import expanded_terms, match, term_text, word_terms
 from search.provenance import ProvenanceState
 from search.query import ParsedQuery, check_size, parse_query
@@ -46,7 +46,7 @@ from search.relax import Relaxation, matching_summary, missing_words, relax
 from search.score import explain, rank
 from search.view import IndexView
 from search.request import RequestError, SearchRequest
-from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse, VersionInfo
+from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 from search.suggest import suggest
 
 SUGGEST_BELOW = 3
@@ -112,11 +112,6 @@ def public_run(last: dict | None) -> dict | None:
     return out
 
 
-def _version_text(v) -> str:
-    """A version as diffed: headline, blank line, body (a headline edit shows too)."""
-    return f"{v.title}\n\n{v.body}"
-
-
 def valid_id(doc_id: str) -> bool:
     """Ids are short printable strings; anything else cannot name an article."""
     return 0 < len(doc_id) <= MAX_ID_LEN and doc_id.isprintable()
@@ -138,6 +133,7 @@ class SearchEngine:
         self._columns = ColumnsCache()
         self._last_run: tuple | None = None
         self._provenance = ProvenanceState(self.index_dir)  # versions, story clusters (read-only)
+        self._history = History(self._provenance)
         self._doc_clusters = clusters.DocClusterCache()
 
     # -- searcher lifecycle ------------------------------------------------------------
@@ -468,8 +464,7 @@ class SearchEngine:
                 related=self._related(v, d, body),
                 took_ms=_ms(t0),
                 index=state,
-                versions=[VersionInfo(x.seen, x.title, x.date, x.content_hash, x.doc_id)
-                          for x in self._provenance.versions(f["id"])],
+                versions=self._history.versions(f["id"]),
                 cluster=clusters.cluster_dict(self._clusters(v.columns), f["id"]),
             )
 
@@ -489,10 +484,7 @@ class SearchEngine:
 
     def diff_versions(self, article_id: str, old: int, new: int) -> str:
         """Word diff between versions ``old`` and ``new`` of an article (its resolved id)."""
-        found = self._provenance.versions(article_id)
-        if not (0 <= old < len(found) and 0 <= new < len(found)):
-            raise IndexError(len(found))
-        return word_diff_html(_version_text(found[old]), _version_text(found[new]))
+        return self._history.diff(article_id, old, new)
 
     def _related(self, v: IndexView, d: int, body: str) -> list[Related]:
         """Similar articles by Whoosh's more_like_this over the body (key terms of d)."""

@@ -15,6 +15,7 @@ import json
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Sequence
 
 from markupsafe import escape
@@ -24,12 +25,15 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE
 from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
 from search.engine import valid_id
 from search.highlight import Span, mark_all, snippet
+from search.history import History
+from search.provenance import ProvenanceState
 from search.query import ParsedQuery, parse_query
 from search.relax import summary
 from search.solr_clusters import cluster_dicts, collapse_filter, members_params, outlet_facet
 from search.solr_explain import explain_hit
 from search.solr_query import (
     QueryPlan,
+    edit_filters,
     filter_queries,
     lucene_query,
     plan,
@@ -37,7 +41,7 @@ from search.solr_query import (
     quote,
     word_fields,
 )
-from search.request import RequestError, SearchRequest
+from search.request import SearchRequest
 from search.results import ArticleResponse, Hit, IndexState, Related, SearchResponse
 
 SUGGEST_BELOW = 3
@@ -47,6 +51,7 @@ MATCH_PAGE = 1000  # ids per request in match_ids
 RUN_DOC_ID = "_indexer_last_run"  # written by indexer/solr_sink.py
 STATE_TTL = 5.0  # seconds the last-run summary is cached between searches
 MARK_PRE, MARK_POST = "\x02", "\x03"  # highlight markers that cleaned text never holds
+EDITS = ("changed", "headline_changed")  # boolean fields the sink keeps (indexer/solr_edits.py)
 HIT_FIELDS = "id,path,title,url,source,date,date_precision,tags,body,score,cluster,cluster_size"
 def spans_from_marked(marked: str, text: str) -> list[Span]:
     """Match spans from Solr's whole-field highlight, checked against the stored text."""
@@ -78,6 +83,7 @@ def _facet_params() -> list[tuple[str, str]]:
                         ("cluster_outlets", -1)):
         params += [("facet.field", name), (f"f.{name}.facet.limit", str(limit))]
     params.append(("facet.query", "{!ex=dt key=undated}(*:* -dated:true)"))
+    params += [("facet.query", f"{{!key={name}}}{name}:true") for name in EDITS]
     return params
 
 
@@ -94,6 +100,12 @@ def facets_from(data: dict) -> dict[str, dict[str, int]]:
         "source": top(fields.get("source") or {}),
         "tag": top(fields.get("tags") or {}),
     }
+
+
+def edits_from(data: dict) -> dict[str, int]:
+    """The ``edits`` facet: matches with more than one version, and with a changed headline."""
+    queries = (data.get("facet_counts") or {}).get("facet_queries") or {}
+    return {name: int(queries[name]) for name in EDITS if queries.get(name)}
 
 
 def suggestion_from(data: dict, parsed: ParsedQuery) -> str | None:
@@ -116,8 +128,10 @@ def _ms(t0: float) -> float:
 class SolrBackend:
     """Answers searches, article look-ups, stats and health checks from a Solr collection."""
 
-    def __init__(self, client: SolrClient) -> None:
+    def __init__(self, client: SolrClient, state_dir: str | Path | None = None) -> None:
         self.client = client
+        # Versions are read from the Solr sink's state folder (its --index), as on Whoosh.
+        self.history = History(ProvenanceState(Path(state_dir))) if state_dir else None
         self._state: tuple[float, IndexState] | None = None
         self._state_lock = threading.Lock()
 
@@ -135,9 +149,6 @@ class SolrBackend:
     def search(self, req: SearchRequest) -> SearchResponse:
         """Ranked, filtered, faceted, highlighted results for one request."""
         t0 = time.perf_counter()
-        for name in ("changed", "headline_changed"):
-            if getattr(req, name):  # versions live in the indexer's state file, not in Solr
-                raise RequestError("unsupported_parameter", f"{name} is not available on the Solr backend", name)
         parsed = parse_query(req.q)
         p = plan(parsed, req.all_words)
         data = self._select(req, parsed, p)
@@ -157,7 +168,7 @@ class SolrBackend:
             suggestion = suggestion_from(data, parsed)
         return SearchResponse(
             request=req, total=total, hits=hits, took_ms=_ms(t0),
-            facets=facets_from(data) | {"outlets": outlet_facet(data), "edits": {}},
+            facets=facets_from(data) | {"outlets": outlet_facet(data), "edits": edits_from(data)},
             index=self.index_state(), suggestion=suggestion, fallback=fallback,
             syntax_error=parsed.syntax_error, undated_hidden=queries.get("undated", 0) if req.has_date_filter else 0,
             ignored_words=list(parsed.dropped_stopwords),
@@ -176,7 +187,7 @@ class SolrBackend:
             *query_params(p, self._sort(req, parsed)), ("fl", fl),
             ("start", str((req.page - 1) * req.size)), ("rows", str(req.size)),
         ]
-        params += [("fq", fq) for fq in filter_queries(req)]
+        params += [("fq", fq) for fq in filter_queries(req) + edit_filters(req)]
         collapse = collapse_filter(req, p)
         if collapse:
             params.append(("fq", collapse))
@@ -264,12 +275,8 @@ class SolrBackend:
     def article(self, doc_id: str, q: str | None = None) -> ArticleResponse | None:
         """One whole article (a copy's id resolves to its original), or None."""
         t0 = time.perf_counter()
-        if not valid_id(doc_id) or doc_id == RUN_DOC_ID:
-            return None
-        doc = self._get(doc_id)
-        if doc and doc.get("kind") == KIND_DUPLICATE:
-            doc = self._get(doc.get("dup_of") or "") if doc.get("dup_of") else None
-        if not doc or doc.get("kind") != KIND_ARTICLE:
+        doc = self._resolve(doc_id)
+        if doc is None:
             return None
         body = doc.get("body") or ""
         spans = self._article_spans(doc["id"], body, q) if q else []
@@ -279,8 +286,31 @@ class SolrBackend:
             date_precision=doc.get("date_precision") or None, tags=list(doc.get("tags") or []), text=body,
             text_html=mark_all(body, spans) if spans else escape(body), duplicates=self._duplicates([doc["id"]]).get(doc["id"], []),
             related=self._related(doc["id"]), took_ms=_ms(t0), index=self.index_state(),
-            cluster=self._story(doc),
+            versions=self.history.versions(doc["id"]) if self.history else [], cluster=self._story(doc),
         )
+
+    def _resolve(self, doc_id: str) -> dict | None:
+        """The article document an id names (a copy's id resolves to its original), or None."""
+        if not valid_id(doc_id) or doc_id == RUN_DOC_ID:
+            return None
+        doc = self._get(doc_id)
+        if doc and doc.get("kind") == KIND_DUPLICATE:
+            doc = self._get(doc.get("dup_of") or "") if doc.get("dup_of") else None
+        return doc if doc and doc.get("kind") == KIND_ARTICLE else None
+
+    def diff(self, doc_id: str, old: int, new: int) -> str | None:
+        """Word diff (safe HTML) between two of an article's ``versions``; None if no article.
+
+        Raises IndexError when ``old`` or ``new`` is not an index into its versions.
+        """
+        doc = self._resolve(doc_id)
+        return None if doc is None else self.diff_versions(doc["id"], old, new)
+
+    def diff_versions(self, article_id: str, old: int, new: int) -> str:
+        """Word diff between versions ``old`` and ``new`` of an article (its resolved id)."""
+        if self.history is None:  # no state folder configured: no versions recorded here
+            raise IndexError(0)
+        return self.history.diff(article_id, old, new)
 
     def _article_spans(self, doc_id: str, body: str, q: str) -> list[Span]:
         parsed = parse_query(" ".join(q.split())[:1000])

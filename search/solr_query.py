@@ -150,6 +150,11 @@ def filter_queries(req: SearchRequest) -> list[str]:
     return fqs
 
 
+def edit_filters(req: SearchRequest) -> list[str]:
+    """fq parameters of the version filters (fields the Solr sink keeps: indexer/solr_edits.py)."""
+    return [f"{name}:true" for name in ("changed", "headline_changed") if getattr(req, name)]
+
+
 def ids_filter(ids: frozenset[str]) -> str:
     """Only these article ids (none: nothing). The terms parser has no clause limit (a run
     may add thousands); an id holding its separator (a comma) names no article of ours."""

@@ -14,9 +14,9 @@ from indexer.solr_sink import solr_time
 from search.backend import BackendConfigError, open_backend
 from search.query import parse_query
 from search.request import SearchRequest
-from search.solr import MARK_POST, MARK_PRE, SolrBackend, facets_from, spans_from_marked, suggestion_from
+from search.solr import MARK_POST, MARK_PRE, SolrBackend, edits_from, facets_from, spans_from_marked, suggestion_from
 from search.solr_clusters import cluster_dicts, collapse_filter
-from search.solr_query import escape_term, filter_queries, lucene_query, plan, query_params
+from search.solr_query import edit_filters, escape_term, filter_queries, lucene_query, plan, query_params
 
 
 @pytest.mark.parametrize("q,expected", [
@@ -223,14 +223,23 @@ def test_cluster_dicts_list_stories_of_two_or_more():
     assert [m["kind"] for m in out["a"]["members"]] == ["near", "exact", "near"]
 
 
-@pytest.mark.parametrize("name", ["changed", "headline_changed"])
-def test_version_filters_are_a_clear_400_on_solr(name):
-    """Versions are not in the collection: the filter is refused, never silently ignored."""
-    from app import create_app
+@pytest.mark.parametrize("args,fqs", [
+    ({}, []),
+    ({"changed": True}, ["changed:true"]),
+    ({"headline_changed": True}, ["headline_changed:true"]),
+    ({"changed": True, "headline_changed": True}, ["changed:true", "headline_changed:true"]),
+], ids=str)
+def test_version_filters_are_filter_queries(args, fqs):
+    """The fields the sink keeps (indexer/solr_edits.py), filtered like any other field."""
+    assert edit_filters(SearchRequest(**args)) == fqs
 
-    app = create_app({"SEARCH_BACKEND": "solr", "SOLR_URL": "http://127.0.0.1:9/solr"})
-    r = app.test_client().get(f"/api/search?q=x&{name}=true")
-    assert r.status_code == 400
-    assert r.get_json()["error"] == {"code": "unsupported_parameter", "param": name,
-                                     "message": f"{name} is not available on the Solr backend"}
-    app.extensions["search_engine"].close()
+
+@pytest.mark.parametrize("queries,edits", [
+    ({}, {}),
+    ({"changed": 0, "headline_changed": 0, "undated": 3}, {}),
+    ({"changed": 4, "headline_changed": 0}, {"changed": 4}),
+    ({"changed": 4, "headline_changed": 3}, {"changed": 4, "headline_changed": 3}),
+], ids=str)
+def test_edits_facet_from_facet_queries(queries, edits):
+    """Zero counts are left out, as search.clusters.facets leaves them out on Whoosh."""
+    assert edits_from({"facet_counts": {"facet_queries": queries}}) == edits

@@ -320,7 +320,8 @@ OPENAPI: dict = {
                                                  "date": _str_or_null, "source": _str_or_null}},
                     },
                     "versions": {"type": "array", "items": _version,
-                                 "description": "every text seen, oldest first, the current last"},
+                                 "description": "every text seen, oldest first, the current last (read from the "
+                                                "indexer's state folder, INDEX_DIR, on both backends)"},
                     "cluster": _cluster,
                     "took_ms": {"type": "number"},
                     "index": _index_state,
