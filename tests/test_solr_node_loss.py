@@ -13,6 +13,7 @@ import time
 import pytest
 
 from app import create_app
+from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
 from conftest import ROOT, SHARED_DATA
 from datasets import write_bbc_corpus
 from solr_cluster import index_into_solr, solr_cluster, solr_config, solr_search_config  # noqa: F401
@@ -57,27 +58,35 @@ def test_indexer_run_through_a_node_loss_loses_nothing(solr_cluster, tmp_path): 
     if not (SHARED_DATA / "bbc" / "docs.jsonl.gz").exists():
         pytest.skip("../shared/data/bbc is missing")
     corpus, state = tmp_path / "bbc", tmp_path / "state"
-    docs = write_bbc_corpus(corpus, limit=800)
+    docs = write_bbc_corpus(corpus)  # all 2,225: dozens of batches after the first is confirmed
     collection = solr_cluster.create_collection("node_loss")
     cmd = [sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(state), "--quiet", "--json",
            "--sink", "solr", "--solr-url", solr_cluster.url, "--solr-collection", collection, "--batch-size", "40"]
-    run = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(8)  # some batches confirmed, more to come
-        assert run.poll() is None, "the run ended before the node stopped: give it more files"
-        solr_cluster.stop_node(1)
-        out, err = run.communicate(timeout=900)
-        print(f"run through the node loss: exit {run.returncode} {err.strip()[:300]}")
-        if run.returncode != 0:
-            assert run.returncode == 1 and "Traceback" not in err
-            assert len(err.strip().splitlines()) == 1 and "Solr" in err
-        # The next run completes, with the node still down.
-        index_into_solr(solr_cluster, corpus, state, collection)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
-        solr_cluster.start_node(1)
+    client = SolrClient(solr_cluster.url, collection)
+    stopped = False
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as run:
+        try:
+            # Stop a node once Solr has confirmed a first batch (not after a fixed sleep: a
+            # quiet machine finished the whole run in less).
+            deadline = time.monotonic() + 600  # a hang guard only
+            while _confirmed(client) == 0 and run.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert run.poll() is None, "the run ended before the node stopped: give it more files"
+            solr_cluster.stop_node(1)
+            stopped = True
+            out, err = run.communicate(timeout=900)
+            print(f"run through the node loss: exit {run.returncode} {err.strip()[:300]}")
+            if run.returncode != 0:
+                assert run.returncode == 1 and "Traceback" not in err
+                assert len(err.strip().splitlines()) == 1 and "Solr" in err
+            # The next run completes, with the node still down.
+            index_into_solr(solr_cluster, corpus, state, collection)
+        finally:
+            if run.poll() is None:
+                run.kill()
+            run.communicate()  # and the context closes its pipes
+            if stopped:
+                solr_cluster.start_node(1)
     final = json.loads(index_into_solr(solr_cluster, corpus, state, collection, "--json").stdout)
     assert final["unchanged"] == len(docs) and final["added"] == final["updated"] == 0
     app = create_app(solr_config(solr_cluster, collection, state))
@@ -89,3 +98,11 @@ def test_indexer_run_through_a_node_loss_loses_nothing(solr_cluster, tmp_path): 
         assert sorted(d["path"] for d in ids["response"]["docs"]) == sorted(f"{d['id']}.txt" for d in docs)
     finally:
         app.extensions["search_engine"].close()
+
+
+def _confirmed(client: SolrClient) -> int:
+    """Documents the collection holds now (0 while no batch is committed or it is unreachable)."""
+    try:
+        return int(client.get("select", [("q", "*:*"), ("rows", "0")])["response"]["numFound"])
+    except (SolrUnavailable, SolrRequestError):
+        return 0
