@@ -27,3 +27,8 @@ class LruCache:
             self._items[key] = value
             if len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def discard(self, key) -> None:
+        """Forget a key (absent: nothing to do)."""
+        with self._lock:
+            self._items.pop(key, None)

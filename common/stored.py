@@ -143,8 +143,9 @@ class CorruptStoredFields(ValueError):
     """The ``.stz`` file does not hold what its trailer says (a damaged segment)."""
 
 
-# segment id -> (dictionary, offsets' position, documents, offsets dtype)
-HEADS = LruCache(256)
+# segment id -> (dictionary, offsets' position, documents, offsets dtype); a live index
+# has a few to a few dozen segments, each dictionary at most DICT_BYTES
+HEADS = LruCache(64)
 
 
 class StoredFieldsReader(W3PerDocReader):
