@@ -2,7 +2,8 @@
 
 Whoosh's own codec stores each posting list as pickled blocks, so any reader decodes it
 one Python object per posting. ``ArrayCodec`` keeps Whoosh's term dictionary, columns,
-stored fields, segments and TOC, and replaces only the postings: per term, in the
+segments and TOC, writes stored fields compressed against a per-segment dictionary
+(``common/stored.py``, since version 4), and replaces the postings: per term, in the
 segment's ``.pst`` file,
 
     head           first doc number (uint32), dtype codes of the gaps and the weights
@@ -34,9 +35,7 @@ by another version is rebuilt by the next indexer run.
 from __future__ import annotations
 
 import struct
-import threading
 from bisect import bisect_left
-from collections import OrderedDict
 from functools import lru_cache
 from itertools import chain
 
@@ -47,8 +46,14 @@ from whoosh.matching import LeafMatcher, NullMatcher, ReadTooFar
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from common.lru import LruCache
+from common.stored import StoredFieldsReader, StoredFieldsWriter
+
 POSITIONS_EXT = ".pos"
-FORMAT_VERSION = 3  # 3: + doc gaps and narrow weights; 2: delta-packed occurrences; 1: uint32 arrays
+# 4: stored fields compressed against a per-segment dictionary (common/stored.py);
+# 3: + doc gaps and narrow weights; 2: delta-packed occurrences; 1: uint32 arrays
+FORMAT_VERSION = 4
+STORED_SINCE = 4  # segments of older versions keep stored fields in W3's own column
 _U4 = np.dtype("<u4")
 _TAIL = struct.Struct("<QBBBB")  # .pos offset, dtype codes: counts, position, start, length
 # dtype codes; RAW marks values stored as they come (counts are byte lengths)
@@ -129,6 +134,18 @@ class ArrayCodec(W3Codec):
 
     def field_writer(self, storage, segment):
         return ArrayFieldWriter(self, storage, segment)
+
+    def per_document_writer(self, storage, segment):
+        if vars(self).get("format_version", 1) < STORED_SINCE:
+            return super().per_document_writer(storage, segment)
+        return StoredFieldsWriter(self, storage, segment)
+
+    def per_document_reader(self, storage, segment):
+        # The codec pickled in the segment says which layout wrote it, so a segment of an
+        # older version stays readable until the next indexer run rebuilds it.
+        if vars(self).get("format_version", 1) < STORED_SINCE:
+            return super().per_document_reader(storage, segment)
+        return StoredFieldsReader(storage, segment)
 
     def terms_reader(self, storage, segment):
         tiname = segment.make_filename(self.TERMS_EXT)
@@ -512,31 +529,13 @@ def read_term(postfile, posfile, info) -> TermPostings:
     return TermPostings(ids, weights, posfile, base, counts, rec)
 
 
-class TermInfoCache:
+class TermInfoCache(LruCache):
     """Term -> term info (None: absent) per segment, least recently used dropped first.
 
     Whoosh's term dictionary is an on-disk hash file: each look-up seeks and reads a few
     times through Python (~0.1 ms). Segments never change once written, so a term's
     info (its postings' extent, frequencies) can be kept by segment id for every reader
     of that segment, in every searcher of the process."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key, self)
-            if value is not self:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 TERM_INFOS = TermInfoCache(20_000)

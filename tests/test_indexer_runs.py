@@ -263,20 +263,26 @@ def test_index_in_the_old_postings_format_is_rebuilt(corpus, tmp_path):
 
 
 @pytest.mark.slow
-def test_index_in_an_older_array_format_is_rebuilt(corpus, tmp_path):
-    """Segments whose ArrayCodec names another layout version (version 1 pickled none):
-    the next run rebuilds them, as after a schema change."""
+@pytest.mark.parametrize("version", [1, 3])
+def test_index_in_an_older_array_format_is_rebuilt(corpus, tmp_path, version):
+    """Segments whose ArrayCodec names another layout version (version 1 pickled none;
+    version 3 kept stored fields in Whoosh's column): still read until the next run,
+    which rebuilds them, as after a schema change."""
     index = tmp_path / "index"
     run_indexer(corpus, index)
     before = docs_by_path(index)
     ix = whoosh_index.open_dir(str(current_version(index)))
     older = ArrayCodec()
-    del older.format_version  # what a version 1 codec pickled: no version of its own
+    if version == 1:
+        del older.format_version  # what a version 1 codec pickled: no version of its own
+    else:
+        older.format_version = version
     ix.writer(codec=older).commit(optimize=True)  # every segment rewritten under the older codec
     ix.close()
     ix = whoosh_index.open_dir(str(current_version(index)))
     assert ix._segments() and not any(is_array_segment(s) for s in ix._segments())
     ix.close()
+    assert docs_by_path(index) == before  # the older segments' stored fields still read
 
     proc = run_indexer(corpus, index, "--json")
     assert json.loads(proc.stdout.strip().splitlines()[-1])["rebuild"] is True
