@@ -90,6 +90,11 @@ def test_two_processes_answer_and_a_dead_one_is_replaced(server):
     now = _until(lambda: (c := _children(proc.pid)) and len(c) == 2 and victim not in c and c, "a replacement")
     assert now - first and first - now == {victim}
     assert _search(base, "megvii")["total"] == totals[0]
+    # SIGTERM straight after a fork (the replacement's, here) still stops everything.
+    os.kill(sorted(now)[0], signal.SIGKILL)
+    _until(lambda: len(_children(proc.pid) - now) == 1, "another replacement")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=WAIT_S) == 0
 
 
 def test_sigterm_stops_every_process_and_frees_the_port(server):

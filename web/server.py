@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024  # per request; only a watchlist upload may be larger (web/watch.py)
 MAX_UPLOAD = 2 * 1024 * 1024
 MAX_HEADERS = 32 * 1024
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 RESTART_PAUSE_S = 0.5  # between a server process's death and its replacement (no fork storm)
 
 
@@ -98,16 +99,21 @@ def _supervise(run, processes: int) -> None:
     stopping = False
 
     def start() -> None:
+        # Signals are held across the fork: a SIGTERM that reached a new child before it
+        # reset its handlers ran the supervisor's handler there, and that child served on.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             die_with_parent(parent, signal.SIGTERM)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
             try:
                 run()
             finally:
                 os._exit(0)
         children.add(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(_sig, _frame) -> None:
         nonlocal stopping
@@ -129,4 +135,5 @@ def _supervise(run, processes: int) -> None:
         if not stopping:
             log.error("server process %d ended (status %d); starting another", pid, status)
             time.sleep(RESTART_PAUSE_S)
-            start()
+            if not stopping:  # a SIGTERM during the pause stops the server instead
+                start()
