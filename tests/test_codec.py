@@ -14,7 +14,9 @@ from common.codec import (ArrayCodec, ArrayTermsReader, is_array_segment, pack_i
                           record_dtype, unpack_ids_weights,
                           segment_file_sizes, term_extent, unpack_occurrences)
 from common.schema import build_schema
-from tests.test_index_format import _build, _contents, real_texts
+from tests.test_index_format import REUTERS, _build, _contents, real_texts
+
+needs_reuters = pytest.mark.skipif(not REUTERS.is_file(), reason=f"needs {REUTERS} (the seeds alone hold too few common words)")
 
 
 def test_array_codec_stores_what_whoosh_stores(tmp_path: Path) -> None:
@@ -112,6 +114,7 @@ def test_packed_occurrences_decode_to_what_was_written(counts, rows) -> None:
     assert np.column_stack(unpack_occurrences(rec, counts)).tolist() == triples.tolist()
 
 
+@needs_reuters
 def test_positions_stream_is_delta_packed(tmp_path: Path) -> None:
     """Real texts: the .pos stream takes well under the 12 bytes per occurrence of plain
     uint32 triples, and every posting's values still read back exactly."""
@@ -134,6 +137,7 @@ def test_positions_stream_is_delta_packed(tmp_path: Path) -> None:
     assert sum(s.get(".pos", 0) for s in sizes) < 0.5 * 12 * occurrences
 
 
+@needs_reuters
 @pytest.mark.parametrize("stretch", [0, 64 * 1024])
 def test_occurrences_of_some_postings_equal_whoosh_values(tmp_path: Path, monkeypatch, stretch: int) -> None:
     """Each way of reading some postings' occurrences (one read per posting, one read of

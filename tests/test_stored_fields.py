@@ -144,6 +144,7 @@ def test_damaged_stored_fields_are_detected(tmp_path: Path, damage: str) -> None
     ix.close()
 
 
+@pytest.mark.skipif(not REUTERS.is_file(), reason=f"needs {REUTERS} (real stories to train on)")
 def test_dictionary_is_trained_only_when_it_pays() -> None:
     """A handful of documents get none (zstd cannot train on them, nor would it pay);
     real stories get one, and it makes each story's frame smaller."""
