@@ -142,7 +142,7 @@ TEXT_PATTERNS: tuple[TextPattern, ...] = (
 # Unlabelled dates count only within this many characters of either end of the text.
 EDGE_CHARS = 1500
 
-_DATEPARSER_SETTINGS = {
+DATEPARSER_SETTINGS = {
     "PARSERS": ["absolute-time"],  # never "relative-time": "2 hours ago" must not parse
     "STRICT_PARSING": True,  # all of day, month and year must be present
     "REQUIRE_PARTS": ["day", "month", "year"],
@@ -150,14 +150,14 @@ _DATEPARSER_SETTINGS = {
     "PREFER_DATES_FROM": "past",
     "RELATIVE_BASE": datetime(2000, 1, 1),  # a fixed base, so today can never leak in
 }
-_DATEPARSER_MONTH_SETTINGS = {**_DATEPARSER_SETTINGS, "REQUIRE_PARTS": ["month", "year"],
+_DATEPARSER_MONTH_SETTINGS = {**DATEPARSER_SETTINGS, "REQUIRE_PARTS": ["month", "year"],
                               "STRICT_PARSING": False, "PREFER_DAY_OF_MONTH": "first"}
 
 
 @lru_cache(maxsize=4096)
 def parse_phrase(phrase: str, precision: str = "day") -> PubDate | None:
     """Read an absolute English date phrase ("June 10th, 2019") with dateparser, or None."""
-    settings = _DATEPARSER_SETTINGS if precision == "day" else _DATEPARSER_MONTH_SETTINGS
+    settings = DATEPARSER_SETTINGS if precision == "day" else _DATEPARSER_MONTH_SETTINGS
     cleaned = re.sub(r"(?<=\d)(st|nd|rd|th)\b|\bof\b", "", phrase, flags=re.IGNORECASE)
     import dateparser  # a fifth of a second to import: only when a phrase needs it
 

@@ -25,7 +25,7 @@ import dateparser
 from lxml.html import HtmlElement
 
 from common.dates import PubDate
-from indexer.dates import _DATEPARSER_SETTINGS, date_from_url, make_date
+from indexer.dates import DATEPARSER_SETTINGS, date_from_url, make_date
 
 # Words that label a publication date, in the languages of the pages we index.
 _PUB_LABEL = re.compile(
@@ -64,7 +64,7 @@ def leading_date(segment: str) -> PubDate | None:
     if m := _DOTTED_START.match(segment):
         return make_date(int(m[3]), int(m[2]), int(m[1]), "day")
     if m := _WORDY_START.match(segment):
-        parsed = dateparser.parse(m[0], languages=_LANGUAGES, settings=_DATEPARSER_SETTINGS)
+        parsed = dateparser.parse(m[0], languages=_LANGUAGES, settings=DATEPARSER_SETTINGS)
         if parsed is not None:
             return make_date(parsed.year, parsed.month, parsed.day, "day")
     return None

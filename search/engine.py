@@ -304,19 +304,8 @@ class SearchEngine:
                                       prefer=relaxed.all_words if relaxed is not None else None)
             fallback = "any_words" if relaxed is not None and len(filtered) and not len(relaxed.all_words) else None
             total = len(filtered)
-            offset = (req.page - 1) * req.size
-            page: list[tuple[int, float | None]] = []
             shares: dict[int, float] | None = {} if req.explain else None
-            if offset < total:
-                sort = req.sort
-                if sort == "relevance" and not parsed.has_text_clauses:
-                    sort = "newest"
-                if sort == "relevance":
-                    ranked = rank(v, m, filtered, offset + req.size, self.params, v.columns.id_rank, relaxed, shares)
-                    page = [(d, round(sc, 4)) for d, sc in ranked]
-                else:
-                    page = by_date(v.columns, filtered, sort, offset + req.size)
-                page = page[offset:]
+            page = self._page(v, m, filtered, req, parsed, relaxed, shares)
             hits = self._hits(v, page, parsed, relaxed)
             for hit in hits:
                 hit.cluster = clusters.cluster_dict(dc, hit.id)
@@ -340,6 +329,23 @@ class SearchEngine:
                 deadline_exceeded=v.over_budget,
                 matching=matching_summary(parsed, relaxed),
             )
+
+    def _page(self, v, m, filtered, req: SearchRequest, parsed: ParsedQuery, relaxed,
+              shares: dict[int, float] | None) -> list[tuple[int, float | None]]:
+        """The requested page of (docnum, score): ranked, or by date when asked or when
+        the query has no words to rank by."""
+        offset = (req.page - 1) * req.size
+        if offset >= len(filtered):
+            return []
+        sort = req.sort
+        if sort == "relevance" and not parsed.has_text_clauses:
+            sort = "newest"
+        if sort == "relevance":
+            ranked = rank(v, m, filtered, offset + req.size, self.params, v.columns.id_rank, relaxed, shares)
+            page = [(d, round(sc, 4)) for d, sc in ranked]
+        else:
+            page = by_date(v.columns, filtered, sort, offset + req.size)
+        return page[offset:]
 
     @contextmanager
     def _slot(self, parsed: ParsedQuery) -> Iterator[None]:
