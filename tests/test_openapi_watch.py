@@ -56,6 +56,9 @@ def test_watch_endpoints_match_the_spec(client, spec):
     check(spec, "/api/watches/{id}/matches", "get", client.get(f"/api/watches/{wid}/matches"), 200)
     check(spec, "/api/watches/{id}/matches", "get", client.get(f"/api/watches/{wid}/matches?size=0"), 400)
     check(spec, "/watching/{id}.atom", "get", client.get(f"/watching/{wid}.atom"), 200)
+    check(spec, "/watching/{id}.atom", "get", client.get("/watching/999.atom"), 404)
+    # An id that is not a number matches no route: still the JSON shape a feed reader gets.
+    check(spec, "/watching/{id}.atom", "get", client.get("/watching/M.atom"), 404)
     check(spec, "/api/watches/{id}", "delete", client.delete(f"/api/watches/{wid}", headers=AUTH), 204)
     check(spec, "/api/watches/{id}", "delete", client.delete(f"/api/watches/{wid}", headers=AUTH), 404)
 

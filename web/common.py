@@ -14,6 +14,7 @@ from search.backend import SearchBackend
 
 # Paths whose errors are answered in the JSON error shape (the API, health, feed).
 JSON_PREFIXES = ("/api/", "/healthz", "/search.atom", "/search.csv")
+MACHINE_SUFFIXES = (".atom", ".csv")
 RETRY_AFTER_S = 30  # the index is missing or damaged: a rebuild takes a while
 BUSY_RETRY_AFTER_S = 2
 DEFAULT_BASE_URL = "http://localhost/"  # when BASE_URL is not configured  # every heavy-search slot is taken: they free up within the budget
@@ -40,7 +41,8 @@ def base_url() -> str:
 
 def wants_json() -> bool:
     """True for paths that answer errors in the JSON error shape."""
-    return request.path.startswith(JSON_PREFIXES)
+    # Feeds and CSV are read by programs, which parse the JSON error, not a page.
+    return request.path.startswith(JSON_PREFIXES) or request.path.endswith(MACHINE_SUFFIXES)
 
 
 def error_response(status: int, code: str, message: str, param: str | None = None,
