@@ -18,9 +18,7 @@ import argparse
 import gzip
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "tests"):  # the metric and the loader are shared with the tests
@@ -29,18 +27,19 @@ for path in (ROOT, ROOT / "tests"):  # the metric and the loader are shared with
 
 from datasets import load_pages  # noqa: E402
 from shingle_metric import page_counts, score  # noqa: E402
-from indexer.textclean import WORD_RE, clean_text_dump, furniture_lines  # noqa: E402
+from indexer.furniture import FurnitureStats  # noqa: E402
+from indexer.textclean import WORD_RE, clean_text_dump, furniture_candidates  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "extraction" / "scrapinghub"
 REUTERS = ROOT.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
 
 
 def furniture_by_host(pages: list[dict[str, str]]) -> dict[str, frozenset[str]]:
-    """The corpus signal, computed over the pages of each host."""
-    groups: dict[str, list[list[str]]] = defaultdict(list)
+    """The corpus signal per host, counted as the indexer counts it (indexer/furniture.py)."""
+    stats = FurnitureStats()
     for page in pages:
-        groups[page["host"]].append(page["text"].splitlines())
-    return {host: furniture_lines(docs) for host, docs in groups.items()}
+        stats.add(page["host"], furniture_candidates(page["text"]))
+    return {page["host"]: stats.furniture(page["host"]) for page in pages}
 
 
 def cleaned_pairs(pages: list[dict[str, str]]) -> list[tuple[str, str]]:

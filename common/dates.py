@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-PRECISIONS = ("day", "month", "year")
-
 _ISO = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 

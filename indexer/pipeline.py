@@ -238,9 +238,7 @@ def line_keys(job: Job) -> tuple[str, list[str]]:
     try:
         with time_budget(job.time_budget):
             text, _ = read_text(job)
-            keys = {textclean.line_key(line) for line in textclean.unwrap_lines(text)
-                    if 0 < len(line.strip()) <= 120}
+            keys = textclean.furniture_candidates(text)
     except Exception:  # noqa: BLE001 -- process_file reports this file's fault as its skip
         return group_key(job.file.rel, job.manifest), []
-    keys.discard("")
-    return group_key(job.file.rel, job.manifest), sorted(keys)
+    return group_key(job.file.rel, job.manifest), keys

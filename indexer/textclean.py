@@ -7,8 +7,8 @@ records what it dropped, so a test or a debugging session can see why a line wen
 
 Three signals decide what is furniture, none of them a list of one site's strings:
 - patterns kept as data (`FURNITURE_PATTERNS`, `END_MARKERS`, ...), in common phrasings;
-- the corpus signal: `furniture_lines` finds line keys that recur across many pages of
-  one source, and the caller passes them in as `furniture`;
+- the corpus signal: line keys that recur across many pages of one source
+  (`furniture_candidates`, counted by `indexer.furniture`), passed in as `furniture`;
 - line shape: the article is the densest run of long, sentence-like lines
   (`select_main_run`); short lines without sentence punctuation before and after it are
   furniture, while a short line between real paragraphs is a subheading and stays.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -850,21 +849,9 @@ def clean_text_dump(text: str, furniture: Collection[str] = frozenset()) -> Text
     )
 
 
-def furniture_lines(
-    docs_lines: Iterable[Iterable[str]], min_docs: int = 3, min_share: float = 0.3
-) -> frozenset[str]:
-    """Corpus-level signal: line keys that recur across many documents are furniture.
-
-    Pass the documents of one source (one site); a key counts once per document and is
-    furniture when at least `min_docs` documents and `min_share` of them carry it.
-    """
-    counts: Counter[str] = Counter()
-    n_docs = 0
-    for lines in docs_lines:
-        n_docs += 1
-        counts.update({key for key in map(line_key, lines) if key})
-    if not n_docs:
-        return frozenset()
-    return frozenset(
-        key for key, n in counts.items() if n >= min_docs and n / n_docs >= min_share
-    )
+def furniture_candidates(text: str) -> list[str]:
+    """The distinct line keys of a dump that could be furniture (short lines, after
+    unwrapping), sorted: what `indexer.furniture.FurnitureStats` counts per site."""
+    keys = {line_key(line) for line in unwrap_lines(text) if 0 < len(line.strip()) <= 120}
+    keys.discard("")
+    return sorted(keys)

@@ -94,11 +94,6 @@ class ParsedQuery:
         return [g for g in self.positive_groups if len(g) == 1 and g[0].is_relaxable]
 
     @property
-    def can_fall_back(self) -> bool:
-        """True when OR of the words differs from AND of them (two or more plain words)."""
-        return len(self.plain_words) >= 2
-
-    @property
     def has_text_clauses(self) -> bool:
         return any(c.kind != "filter" for g in self.positive_groups for c in g)
 

@@ -8,7 +8,6 @@ so that it has several segments and deleted documents.
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from math import log
 

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from whoosh.qparser import QueryParser
 
 from common.layout import open_live_index
 from conftest import SEEDS, run_indexer

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from whoosh import index as whoosh_index
 from whoosh.query import Every
 
 from common.layout import IndexUnavailable, open_live_index

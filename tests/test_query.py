@@ -46,9 +46,7 @@ def test_parse(text, groups, error):
     assert parsed.syntax_error == error
 
 
-def test_plain_words_and_fallback_flag():
+def test_plain_words_and_dropped_stopwords():
     p = parse_query('megvii "human rights" face++ title:x')
     assert p.plain_words == ["megvii", "face++"]
-    assert p.can_fall_back
-    assert not parse_query("megvii").can_fall_back
     assert parse_query("the megvii").dropped_stopwords == ("the",)

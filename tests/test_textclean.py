@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,8 @@ from hypothesis import strategies as st
 from datasets import load_pages
 from shingle_metric import page_counts, score, shingles
 from indexer import textclean as tc
-from indexer.textclean import TextArticle, clean_text_dump, furniture_lines, line_key
+from indexer.furniture import FurnitureStats
+from indexer.textclean import TextArticle, clean_text_dump, furniture_candidates, line_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -34,7 +34,10 @@ def seed_lines(prefix: str) -> list[str]:
 
 def source_furniture(prefixes: list[str]) -> frozenset[str]:
     """The corpus signal over seeds of one source, as the indexer computes it."""
-    return furniture_lines(seed_lines(p) for p in prefixes)
+    stats = FurnitureStats()
+    for p in prefixes:
+        stats.add("site", furniture_candidates(seed_text(p)))
+    return stats.furniture("site")
 
 
 BIOMETRICUPDATE = ["000", "001", "002"]  # same host in seeds/manifest.jsonl
@@ -295,12 +298,17 @@ def test_line_key_is_stable(a: str, b: str) -> None:
     assert line_key(a) == line_key(b)
 
 
-def test_furniture_lines_needs_several_documents() -> None:
-    docs = [["Related Posts", "Story one."], ["Related Posts", "Story two."],
-            ["related  posts", "Story three."], ["Story four."]]
-    assert furniture_lines(docs) == frozenset({"related posts"})
-    assert furniture_lines(docs[:2]) == frozenset()  # fewer than min_docs
-    assert furniture_lines(docs, min_docs=3, min_share=0.8) == frozenset()
+def test_furniture_needs_several_documents() -> None:
+    docs = ["Related Posts\n\nStory one.", "Related Posts\n\nStory two.",
+            "related  posts\n\nStory three.", "Story four."]
+    stats = FurnitureStats()
+    for text in docs[:2]:
+        stats.add("site", furniture_candidates(text))
+    assert stats.furniture("site") == frozenset()  # fewer than MIN_DOCS pages
+    for text in docs[2:]:
+        stats.add("site", furniture_candidates(text))
+    assert stats.furniture("site") == frozenset({"related posts"})
+    assert stats.furniture("other site") == frozenset()
 
 
 def test_corpus_furniture_drops_recurring_lines() -> None:
@@ -446,10 +454,10 @@ def test_scrapinghub_f1_regression_guard() -> None:
     rows = load_scrapinghub()
     raw = score((truth, text) for _, text, truth in rows)
     assert round(raw["f1"], 3) == 0.665  # the published html-text baseline: metric is right
-    groups: dict[str, list[list[str]]] = defaultdict(list)
+    stats = FurnitureStats()  # the corpus signal per site, as the indexer counts it
     for host, text, _ in rows:
-        groups[host].append(text.splitlines())
-    furniture = {host: furniture_lines(docs) for host, docs in groups.items()}
+        stats.add(host, furniture_candidates(text))
+    furniture = {host: stats.furniture(host) for host, _, _ in rows}
     cleaned = score((truth, clean_text_dump(text, furniture[host]).body)
                     for host, text, truth in rows)
     assert cleaned["f1"] >= 0.80

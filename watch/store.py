@@ -9,7 +9,6 @@ journal rows in the same one, so a kill loses nothing and records nothing twice.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from contextlib import contextmanager
