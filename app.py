@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from common import analysis
 from common.layout import current_version
 from search.backend import BackendConfigError, open_backend
 from web.server import MAX_BODY
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     from web.server import serve
 
+    analysis.warm_up()
     serve(app, host=args.host, port=args.port, threads=args.threads, processes=max(1, args.processes))
 
 
