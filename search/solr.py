@@ -330,18 +330,23 @@ class SolrBackend:
         The MoreLikeThis component, not the ``{!mlt}`` parser: in SolrCloud that parser
         fetches the document by a real-time get on its id alone, which misses documents
         routed by story (router.field); the component finds it by query on every shard.
+        Distributed, it lists only ids: a second request reads the articles among them.
         """
         data = self._call("select", [
-            ("q", "{!terms f=id}" + doc_id), ("fl", "id,title,date,source,kind"), ("rows", "1"),
-            ("mlt", "true"), ("mlt.fl", "body"), ("mlt.mintf", "1"), ("mlt.mindf", "1"), ("mlt.maxqt", "25"),
-            ("mlt.count", str(RELATED * 2)), ("fq", f"kind:{KIND_ARTICLE}"),
+            ("q", "{!terms f=id}" + doc_id), ("fl", "id"), ("rows", "1"), ("mlt", "true"), ("mlt.fl", "body"),
+            ("mlt.mintf", "1"), ("mlt.mindf", "1"), ("mlt.maxqt", "25"), ("mlt.count", str(RELATED * 2)),
         ])
         found = data.get("moreLikeThis") or {}
         if isinstance(found, list):  # json.nl=flat (the default): [id, {docs}, ...]
             found = dict(zip(found[::2], found[1::2]))
-        docs = (found.get(doc_id) or {}).get("docs") or []
-        return [Related(d["id"], d.get("title") or "", d.get("date") or None, d.get("source") or None)
-                for d in docs if d["id"] != doc_id and d.get("kind") == KIND_ARTICLE][:RELATED]
+        ids = [d["id"] for d in (found.get(doc_id) or {}).get("docs") or [] if d["id"] != doc_id]
+        if not ids:
+            return []
+        data = self._call("select", [("q", "*:*"), ("fq", "{!terms f=id}" + ",".join(ids)), ("fq", f"kind:{KIND_ARTICLE}"),
+                                     ("fl", "id,title,date,source"), ("rows", str(len(ids)))])
+        docs = {d["id"]: d for d in data["response"]["docs"]}
+        return [Related(i, docs[i].get("title") or "", docs[i].get("date") or None, docs[i].get("source") or None)
+                for i in ids if i in docs][:RELATED]
 
     def index_state(self) -> IndexState:
         """The collection and the indexer's last run (cached a few seconds)."""
