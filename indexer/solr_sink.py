@@ -159,13 +159,13 @@ class _SolrRun:
         self.clusters = solr_clusters.connect(Path(opts.index_dir))
         solr_edits.prepare(self.clusters)
         solr_routes.migrate(self.clusters)
+        self.routed = False  # the collection's router is checked before the first update
 
     def close(self) -> None:
         self.provenance.close()
         self.clusters.close()
 
     def run(self, corpus: Path) -> None:
-        check_router(self.client)
         self._finish_moves()
         scan = scan_corpus(corpus, self.opts.max_bytes)
         self.manifest = load_manifest(corpus)
@@ -292,6 +292,7 @@ class _SolrRun:
         edits = solr_edits.pending(self.clusters, [d["id"] for d in batch.docs if d["kind"] == KIND_ARTICLE])
         if not (batch.docs or batch.deletes or cluster_of):
             return
+        self._check_router()
         plan = solr_routes.plan(self.clusters, sent, list(cluster_of) + list(edits))
         docs = batch.docs + self._fetch_moving(plan, set(sent))
         for doc in docs:
@@ -306,6 +307,11 @@ class _SolrRun:
         solr_clusters.confirm(self.clusters, cluster_of)
         solr_routes.confirm(self.clusters, {d["id"]: d[ROUTE_FIELD] for d in docs}, batch.deletes)
         self.furniture.save(Path(self.opts.index_dir))
+
+    def _check_router(self) -> None:
+        if not self.routed:
+            check_router(self.client)
+            self.routed = True
 
     def _fetch_moving(self, plan: solr_routes.Plan, sent: set[str]) -> list[dict]:
         """The documents sent earlier that must move, as Solr holds them (real-time get at
@@ -328,6 +334,7 @@ class _SolrRun:
         docs, moves = solr_routes.pending_moves(self.clusters)
         if not docs:
             return
+        self._check_router()
         self.client.post_json("update", {"delete": solr_routes.deletes(moves)}, {"commit": "false"})
         self.client.post_json("update", docs, {"commit": "true"})
         solr_routes.confirm(self.clusters, {d["id"]: d[ROUTE_FIELD] for d in docs}, [])

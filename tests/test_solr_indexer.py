@@ -140,7 +140,7 @@ def test_unreachable_solr_is_a_clear_error_and_the_next_run_completes(solr_clust
 
 def test_a_collection_not_routed_by_story_is_refused(solr_cluster, tmp_path):  # noqa: F811
     """A collection made without router.field=route would split stories over shards:
-    one clear line (what to do), exit 1, nothing sent or recorded."""
+    one clear line (what to do), exit 1, nothing sent and no file recorded."""
     name = "t_unrouted"
     solr_cluster.admin(action="CREATE", name=name, numShards="2", replicationFactor="1",
                        waitForFinalState="true", **{"collection.configName": "news"})
