@@ -183,3 +183,15 @@ def test_each_story_shows_once_as_on_whoosh(merged, args):
         members = {b: sorted(tuple(sorted(m["id"] for m in h["cluster"]["members"])) for h in d["hits"])
                    for b, d in (("w", w), ("s", s))}
         assert members["s"] == members["w"] and all(len(m) == 3 for m in members["s"])
+
+
+@pytest.mark.parametrize("cluster, held, expected", [
+    ("c1", [], "c1"),                      # a new story: its cluster id
+    ("c1", ["r2"], "r2"),                  # a copy joins the route its story already has
+    ("c1", ["r2", "r3", "r3"], "r3"),      # merged stories: the larger one stays, the smaller moves
+    ("c1", ["r3", "r2"], "r2"),            # a tie: the smallest route, so every run picks the same
+])
+def test_story_route(cluster, held, expected):
+    from indexer.solr_routes import story_route
+
+    assert story_route(cluster, held) == expected
