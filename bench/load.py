@@ -12,6 +12,10 @@
 With ``--backend solr`` the same corpus is also indexed into a local SolrCloud by the
 real indexer (``--sink solr``, timed next to the Whoosh build of the same run) and
 app.py is served a second time with SEARCH_BACKEND=solr under the same load.
+``--copies N --backend solr`` (N=10: ~200k stories) skips the files and the indexer:
+Reuters repeated N times (bench/corpora.py) goes straight into Solr by the bench loader
+(bench/solr_feed.py, timed) and into the FTS5 peer, at a size the indexer's file runs
+would take hours to build here.
 Only loopback is targeted; every loop is bounded by a deadline.
 """
 
@@ -132,6 +136,11 @@ def build_fts(db_path: Path, index_dir: Path) -> None:
     ix = open_live_index(index_dir)
     with ix.searcher() as s:
         rows = [(d.get("title", ""), d.get("body", "")) for d in s.all_stored_fields() if d["kind"] == "article"]
+    fts_from_rows(db_path, rows)
+
+
+def fts_from_rows(db_path: Path, rows) -> None:
+    """The FTS5 peer's table (title, body)."""
     con = sqlite3.connect(db_path)
     con.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='porter unicode61')")
     with con:
@@ -159,38 +168,28 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     ap.add_argument("--soak", type=float, default=300, help="soak seconds (0 to skip)")
     ap.add_argument("--backend", nargs="+", choices=("whoosh", "solr"), default=["whoosh"])
+    ap.add_argument("--copies", type=int, default=0,
+                    help="Solr only: Reuters x N by the bench loader (10: ~200k), not files and the indexer")
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                     help="server processes for ours and for the peer (production: one per core)")
     args = ap.parse_args()
-
+    if args.copies and args.backend != ["solr"]:
+        ap.error("--copies runs the Solr backend only (--backend solr)")
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    corpus, index = work / "reuters", args.index
-    n = write_corpus(corpus, None) if index is None or "solr" in args.backend else 0
-    if index is None:
-        index = work / "index"
-        secs = timed_index(corpus, index)
-        print(f"whoosh: indexed {n} files in {secs:.0f}s ({n / secs:.0f} files/s)", flush=True)
-    db = work / "fts5.db"
-    build_fts(db, index)
     servers, procs, cluster = [], [], None
     try:
-        if "whoosh" in args.backend:
-            servers.append(("ours (whoosh)", free_port(), {"INDEX_DIR": str(index)}))
-        if "solr" in args.backend:
-            from bench.solr_feed import start_cluster
-
-            cluster = start_cluster()
-            secs = timed_index(corpus, work / "solr-state", "--sink", "solr", "--solr-url", cluster.url)
-            print(f"solr: indexed {n} files in {secs:.0f}s ({n / secs:.0f} files/s) by `python -m indexer --sink solr`",
-                  flush=True)
+        if args.copies:
+            cluster = start_cluster_loaded(work, args.copies)
             servers.append(("ours (solr)", free_port(), {"SEARCH_BACKEND": "solr", "SOLR_URL": cluster.url,
                                                           "INDEX_DIR": str(work / "solr-state")}))
+        else:
+            cluster = index_from_files(args, work, servers)
         peer_port = free_port()
         for _name, port, env in servers:
             procs.append(start([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port),
                                 "--processes", str(args.processes)], env))
-        procs.append(start([sys.executable, "bench/fts5_server.py", "--db", str(db), "--port", str(peer_port),
-                            "--processes", str(args.processes)]))
+        procs.append(start([sys.executable, "bench/fts5_server.py", "--db", str(work / "fts5.db"),
+                            "--port", str(peer_port), "--processes", str(args.processes)]))
         servers.append(("FTS5 peer", peer_port, {}))
         measure_all(args, servers, procs, cluster)
     finally:
@@ -199,6 +198,52 @@ def main() -> None:
             p.wait(timeout=30)
         if cluster is not None:
             cluster.close()
+
+
+def index_from_files(args, work: Path, servers: list):
+    """Reuters as files, indexed by the real indexer (Whoosh, and Solr with --sink solr), timed."""
+    corpus, index = work / "reuters", args.index
+    n = write_corpus(corpus, None) if index is None or "solr" in args.backend else 0
+    if index is None:
+        index = work / "index"
+        secs = timed_index(corpus, index)
+        print(f"whoosh: indexed {n} files in {secs:.0f}s ({n / secs:.0f} files/s)", flush=True)
+    build_fts(work / "fts5.db", index)
+    cluster = None
+    if "whoosh" in args.backend:
+        servers.append(("ours (whoosh)", free_port(), {"INDEX_DIR": str(index)}))
+    if "solr" in args.backend:
+        from bench.solr_feed import start_cluster
+
+        cluster = start_cluster()
+        secs = timed_index(corpus, work / "solr-state", "--sink", "solr", "--solr-url", cluster.url)
+        print(f"solr: indexed {n} files in {secs:.0f}s ({n / secs:.0f} files/s) by `python -m indexer --sink solr`",
+              flush=True)
+        servers.append(("ours (solr)", free_port(), {"SEARCH_BACKEND": "solr", "SOLR_URL": cluster.url,
+                                                      "INDEX_DIR": str(work / "solr-state")}))
+    return cluster
+
+
+def start_cluster_loaded(work: Path, copies: int):
+    """A local SolrCloud loaded with Reuters x copies (bench loader), and the FTS5 peer's table; timed."""
+    from bench.corpora import reuters_articles, reuters_stories
+    from bench.solr_feed import load_articles, start_cluster
+    from common.solr_http import SolrClient
+
+    stories = reuters_stories()
+    t0 = time.perf_counter()
+    fts_from_rows(work / "fts5.db", ((a.title, a.body) for a in reuters_articles(copies, stories)))
+    fts = len(stories) * copies / (time.perf_counter() - t0)
+    (work / "solr-state").mkdir()
+    cluster = start_cluster()
+    client = SolrClient(cluster.url, "news")
+    try:
+        n, secs = load_articles(client, reuters_articles(copies, stories))
+    finally:
+        client.close()
+    print(f"{n} stories: Solr bench load {n / secs:.0f} stories/s ({n / secs / fts:.2f}x FTS5's insert rate "
+          f"of {fts:.0f}/s in this run)", flush=True)
+    return cluster
 
 
 def tree_rss_mb(pid: int) -> float:

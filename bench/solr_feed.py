@@ -9,6 +9,7 @@ from typing import Iterable
 
 from common.documents import Article
 from common.solr_http import SolrClient
+from indexer.solr_routes import ROUTE_FIELD
 from indexer.solr_sink import article_doc
 from solr.local import SolrCluster, launcher_unavailable
 
@@ -27,6 +28,7 @@ def load_articles(client: SolrClient, articles: Iterable[Article], batch: int = 
     """Send articles in committed batches, as the indexer's sink does; (count, seconds)."""
     it, n, t0 = iter(articles), 0, time.perf_counter()
     while chunk := list(islice(it, batch)):
-        client.post_json("update", [article_doc(a, "bench") for a in chunk], {"commit": "true"})
+        # each its own story (the bench loader computes no clusters): routed by its own id
+        client.post_json("update", [article_doc(a, "bench") | {ROUTE_FIELD: a.id} for a in chunk], {"commit": "true"})
         n += len(chunk)
     return n, time.perf_counter() - t0

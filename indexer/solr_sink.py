@@ -23,13 +23,14 @@ from typing import Iterator
 from common.documents import Article, FileState, source_key
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
-from indexer import solr_clusters, solr_edits
+from indexer import solr_clusters, solr_edits, solr_routes
 from indexer.corpus import CorpusFile, Manifest, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
 from common.procs import die_with_parent
 from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, preload, process_file
 from indexer.provenance import Provenance
 from indexer.run import FatalError, RunOptions, Summary, run_folders
+from indexer.solr_routes import ROUTE_FIELD
 from indexer.solr_state import FileRecord, SolrState
 from indexer.store import RunLock
 
@@ -115,6 +116,20 @@ def run_solr_indexer(opts: RunOptions, client: SolrClient) -> Summary:
     return summary
 
 
+def check_router(client: SolrClient) -> None:
+    """Refuse a collection not routed by ``route``: its shards would split stories."""
+    try:
+        data = client.admin("collections", {"action": "CLUSTERSTATUS", "collection": client.collection})
+        router = data["cluster"]["collections"][client.collection].get("router") or {}
+    except (SolrRequestError, KeyError) as exc:
+        raise FatalError(f"Solr has no collection {client.collection!r} ({exc}); create it (see the README)") from exc
+    if router.get("field") != ROUTE_FIELD:
+        raise FatalError(
+            f"collection {client.collection!r} is not routed by story (router.field={router.get('field')}): "
+            f"create a collection with router.field={ROUTE_FIELD} from the current configset and run "
+            "`python -m indexer --sink solr --rebuild` into it")
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -124,7 +139,7 @@ def _send_summary(client: SolrClient, summary: Summary) -> None:
     import json
 
     data = summary.to_dict() | {"skipped_files": summary.skipped_files[:100]}
-    doc = {"id": RUN_DOC_ID, "kind": KIND_RUN, "run": json.dumps(data, ensure_ascii=False)}
+    doc = {"id": RUN_DOC_ID, ROUTE_FIELD: RUN_DOC_ID, "kind": KIND_RUN, "run": json.dumps(data, ensure_ascii=False)}
     try:
         client.post_json("update", [doc], {"commit": "true"})
     except (SolrUnavailable, SolrRequestError) as exc:
@@ -143,12 +158,15 @@ class _SolrRun:
         self.provenance = Provenance(Path(opts.index_dir))  # versions and story clusters, as the Whoosh run
         self.clusters = solr_clusters.connect(Path(opts.index_dir))
         solr_edits.prepare(self.clusters)
+        solr_routes.migrate(self.clusters)
+        self.routed = False  # the collection's router is checked before the first update
 
     def close(self) -> None:
         self.provenance.close()
         self.clusters.close()
 
     def run(self, corpus: Path) -> None:
+        self._finish_moves()
         scan = scan_corpus(corpus, self.opts.max_bytes)
         self.manifest = load_manifest(corpus)
         self.corpus = corpus.resolve()
@@ -260,40 +278,84 @@ class _SolrRun:
         batch.records.append(rec)
 
     def _send(self, batch: _Batch) -> None:
-        """One update request for the batch; the record is written only once Solr confirmed it.
+        """One update for the batch; the record is written only once Solr confirmed it.
 
         Story clusters and versions are recorded first (as before a Whoosh commit: a
-        replay records nothing twice); the batch's documents carry their cluster and edit
-        fields, and documents sent earlier whose cluster, outlet count or edit state
-        changed get an atomic update in the same request.
+        replay records nothing twice); the batch's documents carry their cluster, edit
+        and route fields; documents sent earlier whose cluster, outlet count or edit state
+        changed get an atomic update in the same request, and those whose story's route
+        changed move to its shard (recorded first, see indexer/solr_routes.py).
         """
         self.provenance.flush()
-        cluster_of = solr_clusters.pending(self.clusters, [d["id"] for d in batch.docs])
+        sent = [d["id"] for d in batch.docs]
+        cluster_of = solr_clusters.pending(self.clusters, sent)
+        edits = solr_edits.pending(self.clusters, [d["id"] for d in batch.docs if d["kind"] == KIND_ARTICLE])
         if not (batch.docs or batch.deletes or cluster_of):
             return
-        if batch.deletes:
-            self.client.post_json("update", {"delete": batch.deletes}, {"commit": "false"})
-        updates = self._updates(batch.docs, cluster_of)
-        self.client.post_json("update", batch.docs + updates, {"commit": "true", "failOnVersionConflicts": "false"})
+        self._check_router()
+        plan = solr_routes.plan(self.clusters, sent, list(cluster_of) + list(edits))
+        docs = batch.docs + self._fetch_moving(plan, set(sent))
+        for doc in docs:
+            doc[ROUTE_FIELD] = plan.routes[doc["id"]]
+        updates = self._updates(docs, cluster_of, edits, plan.routes)
+        solr_routes.record_moves(self.clusters, docs, plan.moves)
+        deletes = batch.deletes + solr_routes.deletes(plan.moves)
+        if deletes:  # before the adds: a moving document's old copy goes first, even on the same shard
+            self.client.post_json("update", {"delete": deletes}, {"commit": "false"})
+        self.client.post_json("update", docs + updates, {"commit": "true", "failOnVersionConflicts": "false"})
         self.state.commit(batch.records, batch.removed_paths)
         solr_clusters.confirm(self.clusters, cluster_of)
+        solr_routes.confirm(self.clusters, {d["id"]: d[ROUTE_FIELD] for d in docs}, batch.deletes)
         self.furniture.save(Path(self.opts.index_dir))
 
-    def _updates(self, docs: list[dict], cluster_of: dict) -> list[dict]:
-        """Set the batch's cluster and edit fields; atomic updates for documents sent earlier."""
+    def _check_router(self) -> None:
+        if not self.routed:
+            check_router(self.client)
+            self.routed = True
+
+    def _fetch_moving(self, plan: solr_routes.Plan, sent: set[str]) -> list[dict]:
+        """The documents sent earlier that must move, as Solr holds them (real-time get at
+        their old route); one Solr no longer holds is dropped from the plan."""
+        by_route: dict[str, list[str]] = {}
+        for doc_id, old in plan.moves.items():
+            if doc_id not in sent:
+                by_route.setdefault(old, []).append(doc_id)
+        docs = []
+        for old, ids in sorted(by_route.items()):
+            data = self.client.get("get", [("ids", ",".join(ids)), ("_route_", old)])
+            docs += [{k: v for k, v in d.items() if k != "_version_"} for d in data["response"]["docs"]]
+        found = {d["id"] for d in docs}
+        for doc_id in [d for d in plan.moves if d not in sent and d not in found]:
+            del plan.moves[doc_id]
+        return docs
+
+    def _finish_moves(self) -> None:
+        """Finish the moves a killed run recorded: delete the old copy, add the recorded document."""
+        docs, moves = solr_routes.pending_moves(self.clusters)
+        if not docs:
+            return
+        self._check_router()
+        self.client.post_json("update", {"delete": solr_routes.deletes(moves)}, {"commit": "false"})
+        self.client.post_json("update", docs, {"commit": "true"})
+        solr_routes.confirm(self.clusters, {d["id"]: d[ROUTE_FIELD] for d in docs}, [])
+
+    def _updates(self, docs: list[dict], cluster_of: dict, edits: dict, routes: dict[str, str]) -> list[dict]:
+        """Set the batch's cluster and edit fields; atomic updates (at each document's route)
+        for documents sent earlier."""
         by_id = {d["id"]: d for d in docs}
-        articles = [d["id"] for d in docs if d["kind"] == KIND_ARTICLE]
         updates: dict[str, dict] = {}
         for doc_id, values in cluster_of.items():
             if doc_id in by_id:
                 by_id[doc_id].update(solr_clusters.fields(*values))
             else:
                 updates[doc_id] = solr_clusters.atomic_update(doc_id, *values)
-        for doc_id, state in solr_edits.pending(self.clusters, articles).items():
+        for doc_id, state in edits.items():
             if doc_id in by_id:
                 by_id[doc_id].update(solr_edits.fields(*state))
             else:
                 updates[doc_id] = updates.get(doc_id, {}) | solr_edits.atomic_update(doc_id, *state)
+        for doc_id, update in updates.items():
+            update[ROUTE_FIELD] = routes.get(doc_id, doc_id)  # a plain value: routes the update
         return list(updates.values())
 
     def _promote_orphans(self, pool) -> None:

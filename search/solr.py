@@ -269,8 +269,11 @@ class SolrBackend:
     # -- article, stats, health ------------------------------------------------------------
 
     def _get(self, doc_id: str) -> dict | None:
-        data = self._call("get", [("id", doc_id)])
-        return data.get("doc")
+        # a query, not a real-time get: documents are routed by story (router.field), so a
+        # get by id alone would ask the wrong shard; the sink commits every batch
+        data = self._call("select", [("q", "*:*"), ("fq", "{!terms f=id}" + doc_id), ("rows", "1")])
+        docs = data["response"]["docs"]
+        return docs[0] if docs else None
 
     def article(self, doc_id: str, q: str | None = None) -> ArticleResponse | None:
         """One whole article (a copy's id resolves to its original), or None."""
@@ -322,13 +325,28 @@ class SolrBackend:
         return spans_from_marked(hl[0], body) if hl else []
 
     def _related(self, doc_id: str) -> list[Related]:
-        """More-like-this over the body, articles only."""
+        """More-like-this over the body, articles only.
+
+        The MoreLikeThis component, not the ``{!mlt}`` parser: in SolrCloud that parser
+        fetches the document by a real-time get on its id alone, which misses documents
+        routed by story (router.field); the component finds it by query on every shard.
+        Distributed, it lists only ids: a second request reads the articles among them.
+        """
         data = self._call("select", [
-            ("q", "{!mlt qf=body mintf=1 mindf=1 maxqt=25}" + doc_id), ("fq", f"kind:{KIND_ARTICLE}"),
-            ("fl", "id,title,date,source"), ("rows", str(RELATED)),
+            ("q", "{!terms f=id}" + doc_id), ("fl", "id"), ("rows", "1"), ("mlt", "true"), ("mlt.fl", "body"),
+            ("mlt.mintf", "1"), ("mlt.mindf", "1"), ("mlt.maxqt", "25"), ("mlt.count", str(RELATED * 2)),
         ])
-        return [Related(d["id"], d.get("title") or "", d.get("date") or None, d.get("source") or None)
-                for d in data["response"]["docs"] if d["id"] != doc_id]
+        found = data.get("moreLikeThis") or {}
+        if isinstance(found, list):  # json.nl=flat (the default): [id, {docs}, ...]
+            found = dict(zip(found[::2], found[1::2]))
+        ids = [d["id"] for d in (found.get(doc_id) or {}).get("docs") or [] if d["id"] != doc_id]
+        if not ids:
+            return []
+        data = self._call("select", [("q", "*:*"), ("fq", "{!terms f=id}" + ",".join(ids)), ("fq", f"kind:{KIND_ARTICLE}"),
+                                     ("fl", "id,title,date,source"), ("rows", str(len(ids)))])
+        docs = {d["id"]: d for d in data["response"]["docs"]}
+        return [Related(i, docs[i].get("title") or "", docs[i].get("date") or None, docs[i].get("source") or None)
+                for i in ids if i in docs][:RELATED]
 
     def index_state(self) -> IndexState:
         """The collection and the indexer's last run (cached a few seconds)."""

@@ -106,7 +106,7 @@ class SolrCluster:
         raise RuntimeError(f"no node answered the Collections API: {last}")
 
     def create_collection(self, name: str, shards: int = 2, replicas: int = 2) -> str:
-        self.admin(action="CREATE", name=name, **{"collection.configName": "news"},
+        self.admin(action="CREATE", name=name, **{"collection.configName": "news", "router.field": "route"},
                    numShards=str(shards), replicationFactor=str(replicas), waitForFinalState="true")
         return name
 

@@ -1,7 +1,7 @@
 """Story clusters on the Solr backend, next to the Whoosh backend on the same corpus: the
 provenance corpus (an exact copy of seed 002 from another outlet, a syndicated copy of
-seed 003), indexed twice by each sink with an edit in between, on a one-shard collection
-(Solr collapses within a shard: README, "Past one machine")."""
+seed 003), indexed twice by each sink with an edit in between, on a 2-shard collection
+(each story on its story's shard: indexer/solr_routes.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def clients(solr_cluster, tmp_path_factory):  # noqa: F811
     """{"whoosh": client, "solr": client} over the same corpus and the same two runs."""
-    collection = solr_cluster.create_collection("stories", shards=1, replicas=2)
+    collection = solr_cluster.create_collection("stories", shards=2, replicas=2)
     state = tmp_path_factory.mktemp("stories-solr-state")
     corpus, index = build_provenance_corpus(
         tmp_path_factory.mktemp("stories") / "corpus", tmp_path_factory.mktemp("stories-index"),

@@ -136,3 +136,28 @@ def test_unreachable_solr_is_a_clear_error_and_the_next_run_completes(solr_clust
     assert "no Solr node answered" in proc.stderr and "Traceback" not in proc.stderr
     done = summary(index_into_solr(solr_cluster, corpus, state, collection, "--json"))
     assert done["added"] == 5 and done["unchanged"] == 0  # nothing was recorded by the failed run
+
+
+def test_a_collection_not_routed_by_story_is_refused(solr_cluster, tmp_path):  # noqa: F811
+    """A collection made without router.field=route would split stories over shards:
+    one clear line (what to do), exit 1, nothing sent and no file recorded."""
+    name = "t_unrouted"
+    solr_cluster.admin(action="CREATE", name=name, numShards="2", replicationFactor="1",
+                       waitForFinalState="true", **{"collection.configName": "news"})
+    state = tmp_path / "state"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "indexer", "--corpus", str(SEEDS), "--index", str(state), "--quiet",
+             "--sink", "solr", "--solr-url", solr_cluster.url, "--solr-collection", name],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert "router.field=route" in proc.stderr and "--rebuild" in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+        backend = open_backend(solr_config(solr_cluster, name, state))
+        try:
+            assert backend.search(SearchRequest()).total == 0
+        finally:
+            backend.close()
+    finally:
+        solr_cluster.admin(action="DELETE", name=name)

@@ -54,6 +54,7 @@ public final class Launcher {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(cluster, base)));
     cluster.uploadConfigSet(configset.toAbsolutePath(), "news");
     CollectionAdminRequest.createCollection(collection, "news", shards, replicas)
+        .setRouterField("route") // a story's members share a route, hence a shard
         .process(cluster.getSolrClient());
     cluster.waitForActiveCollection(collection, 120, TimeUnit.SECONDS, shards, shards * replicas);
     List<String> urls = new ArrayList<>();
