@@ -24,7 +24,7 @@ from common.documents import Article, FileState, source_key
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from common.solr_http import SolrClient, SolrRequestError, SolrUnavailable
 from indexer import solr_clusters, solr_edits, solr_routes
-from indexer.corpus import CorpusFile, Manifest, load_manifest, scan_corpus
+from indexer.corpus import CorpusFile, load_manifest, scan_corpus
 from indexer.furniture import FurnitureStats
 from common.procs import die_with_parent
 from indexer.pipeline import Job, Result, doc_id_for, group_key, line_keys, preload, process_file
