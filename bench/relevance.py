@@ -545,41 +545,58 @@ def print_paired(results: list[tuple[str, str, dict]]) -> None:
 
 # The neighbourhood of the shipped defaults; they came from a staged search on the odd
 # ids (k1 1.2-3.0, title weight 2-3, body b 0.5-0.9, title b 0.5-0.9, proximity boost
-# 0-0.7, slop 4-10, all-words tier up to 0/2/3 words), best mean over the six sets.
+# 0-0.7, slop 4-10, all-words tier up to 0/2/3 words); idf_m (pseudo-documents smoothing
+# a small folder's document frequencies) was added for the Cranfield pools.
 GRID = {
     "k1": [2.0, 2.4, 3.0],
-    "body_b": [0.5, 0.6, 0.75],
-    "title_weight": [2.5, 3.0],
+    "idf_m": [0.0, 25.0, 50.0, 100.0],
 }
 
 
-def _odd_scores(c: Collection, work: Path, params: RankingParams) -> list[float]:
-    """Odd-id nDCG@10 of ours on the collection and on its pools, from a run's indexes."""
+def odd_per_query(c: Collection, work: Path, params: RankingParams) -> dict[tuple[str, str], float]:
+    """Odd-id nDCG@10 of ours per (set, query) on the collection and on its pools, from a
+    run's indexes."""
     odd = split_ids(c.queries)["odd"]
     run = Ours(work / "whole" / "index", params).run({q: c.queries[q] for q in odd})
-    out = [mean(ndcg10(run[q], c.qrels.get(q, {})) for q in odd)]
-    pools = [p for p in sorted(work.glob("pool-*")) if int(p.name[5:]) % 2]
-    if pools:
-        out.append(mean(ndcg10(Ours(p / "index", params).run({p.name[5:]: c.queries[p.name[5:]]})[p.name[5:]],
-                               c.qrels.get(p.name[5:], {})) for p in pools))
+    out = {(c.name, q): ndcg10(run[q], c.qrels.get(q, {})) for q in odd}
+    for p in sorted(work.glob("pool-*")):
+        q = p.name[5:]
+        if int(q) % 2 and (p / "index").is_dir():
+            out[(f"{c.name} pools", q)] = ndcg10(Ours(p / "index", params).run({q: c.queries[q]})[q],
+                                                 c.qrels.get(q, {}))
     return out
+
+
+def pooled_gap(variant: dict, base: dict) -> tuple[float, float]:
+    """Mean and standard error of the per-query gap, every set's queries pooled: a 20-query
+    pool set weighs 20 queries, not as much as a 225-query collection."""
+    diffs = [variant[k] - base[k] for k in base]
+    m = mean(diffs)
+    se = math.sqrt(sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs)) if len(diffs) > 1 else 0.0
+    return m, se
 
 
 def tune(work: Path, names: list[str]) -> None:
     """Grid-search RankingParams on the odd query ids over the indexes a previous run left
-    in ``work`` (``--workdir``); prints the mean over collections and pool sets."""
+    in ``work`` (``--workdir``): each point's per-query gap to the shipped defaults, pooled
+    over every collection and pool set. A point replaces the defaults only if it wins by
+    more than two standard errors here and then loses on no set's even ids beyond noise."""
     colls = [(LOADERS[n](), work / n) for n in names]
+    base = {k: v for c, w in colls for k, v in odd_per_query(c, w, DEFAULT).items()}
     keys = list(GRID)
     best = None
     for values in itertools.product(*GRID.values()):
         p = DEFAULT.with_(**dict(zip(keys, values)))
-        parts = [s for c, w in colls for s in _odd_scores(c, w, p)]
-        score = mean(parts)
-        if best is None or score > best[0]:
-            best = (score, p)
-        print(f"tune: odd-id mean {score:.4f} " + " ".join(f"{x:.3f}" for x in parts) + f" {dict(zip(keys, values))}",
-              flush=True)
-    print(f"best: {best[0]:.4f} {best[1]}")
+        got = {k: v for c, w in colls for k, v in odd_per_query(c, w, p).items()}
+        m, se = pooled_gap(got, base)
+        if best is None or m > best[0]:
+            best = (m, se, p)
+        sets = sorted({s for s, _ in base})
+        per_set = " ".join(f"{s} {mean(got[k] - base[k] for k in base if k[0] == s):+.3f}" for s in sets)
+        print(f"tune: {m:+.4f} ± {se:.4f} (n={len(base)}){' passes' if m > 2 * se else ''} | {per_set} | "
+              f"{dict(zip(keys, values))}", flush=True)
+    m, se, p = best
+    print(f"best: {m:+.4f} ± {se:.4f} {'passes the rule on odd ids' if m > 2 * se else 'not a measured gain'} {p}")
 
 
 if __name__ == "__main__":

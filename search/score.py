@@ -8,8 +8,9 @@ with one idf per word (the formula and parameters are ``search.ranking``'s):
     norm  = (1 - b_field) + b_field * len_field / avg_len_field
     score = idf * (k1 + 1) * x / (x + k1)
 
-idf = log(1 + (N - n + 0.5) / (n + 0.5)) (Lucene's; ``search.ranking.bm25_idf``), n the
-larger of the word's title and body document frequencies.
+idf = log(1 + (N + m - n + 0.5) / (n + 0.5)) (Lucene's over N articles and m pseudo-
+articles without the word, which steadies a small folder's counts; ``search.ranking.bm25_idf``),
+n the larger of the word's title and body document frequencies.
 
 A document's score is the sum over the query's positive text clauses it matches: a
 word (both fields, or the one named); a phrase, in each field where it occurs, the sum
@@ -31,10 +32,10 @@ from search.view import IndexView
 RERANK_DEPTH = 100
 
 
-def idf(view: IndexView, text: str) -> float:
+def idf(view: IndexView, text: str, params: RankingParams) -> float:
     """One idf per word: its document frequency is the larger of the title's and body's."""
     df = max(view.doc_frequency(f, text) for f in ("title", "body"))
-    return bm25_idf(view.doc_count_all, df)
+    return bm25_idf(view.doc_count_all, df, params.idf_m)
 
 
 def field_x(view: IndexView, fieldname: str, text: str, cand: np.ndarray, params: RankingParams) -> np.ndarray:
@@ -67,7 +68,7 @@ def word_score(view: IndexView, text: str, fields: tuple[str, ...], cand: np.nda
                params: RankingParams) -> np.ndarray:
     """BM25F of one term over the given fields (parts added before saturation)."""
     x = sum(field_x(view, f, text, cand, params) for f in fields)
-    return saturate(x, idf(view, text) * (params.k1 + 1), params.k1)
+    return saturate(x, idf(view, text, params) * (params.k1 + 1), params.k1)
 
 
 def clause_score(view: IndexView, clause: Clause, cand: np.ndarray, params: RankingParams) -> np.ndarray:
@@ -194,7 +195,7 @@ def _word_explain(view: IndexView, word: str, doc: int, params: RankingParams) -
         fields[f] = {"tf": round(part * norm / weight, 4), "weight": weight, "length": int(length),
                      "avg_length": round(avg, 2), "b": b, "length_norm": round(norm, 4), "x": round(part, 4)}
         x += part
-    i = idf(view, t)
+    i = idf(view, t, params)
     score = i * (params.k1 + 1) * x / (x + params.k1) if x else 0.0
     return {"term": t, "idf": round(i, 4), "fields": fields, "x": round(x, 4), "score": round(score, 4)}
 

@@ -105,7 +105,7 @@ def reference_bm25f(s, word: str, d: int, fields=("title", "body")) -> float:
         if m.is_active() and m.id() == d:
             norm = (1 - b) + b * s.doc_field_length(d, f, 1) / s.avg_field_length(f)
             x += w * (m.weight() / s.schema[f].format.field_boost) / norm
-    idf = log(1 + (n - df + 0.5) / (df + 0.5))  # Lucene's idf
+    idf = log(1 + (n + p.idf_m - df + 0.5) / (df + 0.5))  # Lucene's, over N + idf_m articles
     return idf * (p.k1 + 1) * x / (x + p.k1)
 
 

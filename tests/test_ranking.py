@@ -3,6 +3,8 @@ phrase scores as Whoosh scores a phrase, and the proximity re-rank changing orde
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from search.columns import ColumnsCache
 from search.engine import SearchEngine
 from search.match import match, phrase_docs, term_text
 from search.query import parse_query
-from search.ranking import DEFAULT, bm25_idf
+from search.ranking import DEFAULT
 from search.score import bm25f, proximity, rank
 from search.view import IndexView
 
@@ -31,9 +33,11 @@ def view(tmp_path_factory):
     engine.close()
 
 
-def by_hand(s, stem: str, d: int, fields=("title", "body")) -> float:
-    """BM25F of one stem in one document, from Whoosh's generic matchers (the reference)."""
-    p, r, n = DEFAULT, s.reader(), s.doc_count_all()
+def by_hand(s, stem: str, d: int, fields=("title", "body"), p=DEFAULT) -> float:
+    """BM25F of one stem in one document, from Whoosh's generic matchers (the reference;
+    the idf written out: Lucene's over N + idf_m articles, idf_m pseudo-articles without
+    the word)."""
+    r, n = s.reader(), s.doc_count_all()
     df = max(r.doc_frequency("title", stem), r.doc_frequency("body", stem))
     x = 0.0
     for f, b, w in (("title", p.title_b, p.title_weight), ("body", p.body_b, 1.0)):
@@ -44,17 +48,19 @@ def by_hand(s, stem: str, d: int, fields=("title", "body")) -> float:
         if m.is_active() and m.id() == d:
             tf = m.weight() / s.schema[f].format.field_boost
             x += w * tf / ((1 - b) + b * s.doc_field_length(d, f, 1) / s.avg_field_length(f))
-    return bm25_idf(n, df) * (p.k1 + 1) * x / (x + p.k1)
+    idf = math.log(1 + (n + p.idf_m - df + 0.5) / (df + 0.5))
+    return idf * (p.k1 + 1) * x / (x + p.k1)
 
 
-def test_one_word_scores_title_and_body_as_one_bm25f_term(view):
+@pytest.mark.parametrize("params", [DEFAULT, DEFAULT.with_(idf_m=0.0), DEFAULT.with_(idf_m=400.0, k1=1.2)])
+def test_one_word_scores_title_and_body_as_one_bm25f_term(view, params):
     m = match(view, parse_query("economy"), "all")
-    scores = bm25f(view, m, m.docs, DEFAULT)
+    scores = bm25f(view, m, m.docs, params)
     stem = term_text("economy")
     in_title = set(view.postings("title", stem).ids.tolist())
     assert in_title & set(m.docs.tolist()), "some match has the word in its title too"
     for d, sc in zip(m.docs.tolist(), scores.tolist()):
-        assert sc == pytest.approx(by_hand(view.searcher, stem, d), rel=1e-9)
+        assert sc == pytest.approx(by_hand(view.searcher, stem, d, p=params), rel=1e-9)
 
 
 def test_phrase_scores_are_its_words_scores_where_it_occurs(view):

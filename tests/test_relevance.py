@@ -15,7 +15,7 @@ import pytest
 from conftest import run_indexer
 from datasets import write_bbc_corpus
 from search.engine import SearchEngine
-from search.ranking import bm25_idf
+from search.ranking import DEFAULT, bm25_idf
 from search.request import SearchRequest
 
 
@@ -61,10 +61,28 @@ def test_scores_are_above_zero_and_tell_articles_apart(seeds):
     assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.parametrize("m", [0.0, DEFAULT.idf_m])
 @pytest.mark.parametrize("n,df", [(5, 5), (5, 3), (1000, 999), (1000, 1), (1, 1)])
-def test_idf_is_positive_for_any_document_frequency(n, df):
-    assert bm25_idf(n, df) > 0
-    assert bm25_idf(n, df) == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+def test_idf_is_positive_for_any_document_frequency(n, df, m):
+    assert bm25_idf(n, df, m) > 0
+    assert bm25_idf(n, df, m) == pytest.approx(math.log(1 + (n + m - df + 0.5) / (df + 0.5)))
+
+
+def test_idf_smoothing_keeps_a_small_folders_common_words_and_leaves_a_big_one_alone():
+    """In a 40-article folder about one subject, the subject word (in every article) keeps
+    a real share of a one-article word's idf; in a Reuters-sized one no idf moves by more
+    than m / N."""
+    m = DEFAULT.idf_m
+    assert bm25_idf(40, 40, m) / bm25_idf(40, 1, m) > 0.15 > 30 * bm25_idf(40, 40) / bm25_idf(40, 1)
+    for df in (1, 100, 10_000, 20_000):
+        assert 0 < bm25_idf(20_000, df, m) - bm25_idf(20_000, df) <= m / 20_000
+
+
+def test_the_engine_ranks_with_the_smoothed_idf(seeds):
+    """Explain's idf is the engine's: every seed has "megvii" (df = N)."""
+    n = seeds.stats()["documents"]
+    words = search(seeds, "megvii", explain=True).hits[0].explain["words"]
+    assert words[0]["idf"] == pytest.approx(bm25_idf(n, n, DEFAULT.idf_m), abs=1e-4)
 
 
 def test_all_words_first_then_partial_matches_with_what_they_lack(seeds):
