@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_left
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 
@@ -205,8 +206,13 @@ class ArrayFieldWriter(W3FieldWriter):
         self._values: list[bytes] = []
 
     def add_postings(self, schema, lengths, items):
-        """Group Whoosh's sorted (field, term, doc, weight, value) stream into terms."""
+        """Group Whoosh's sorted (field, term, doc, weight, value) stream into terms, or
+        write a bulk writer's ``ColumnPostings`` field by field with array operations."""
         self._perdoc = lengths
+        if isinstance(items, ColumnPostings):
+            for field_postings in items:
+                self.add_field_postings(schema, field_postings)
+            return
         fieldmap = self._fieldmap
         cur_field = cur_text = None
         ids, weights, values = self._ids, self._weights, self._values
@@ -242,6 +248,32 @@ class ArrayFieldWriter(W3FieldWriter):
 
     def finish_term(self):
         self._write_term(self._fieldname, self._btext, self._fieldid)
+
+    def add_field_postings(self, schema, fp: "FieldPostings") -> None:
+        """One field's sorted postings: occurrences packed for every term at once, then
+        one record per term cut from those arrays (byte for byte what ``_write_term``
+        writes). Raw values (a KEYWORD field's frequencies) go term by term."""
+        fieldid = self._fieldmap.setdefault(fp.fieldname, len(self._fieldmap))
+        self._format = schema[fp.fieldname].format
+        if not fp.terms:
+            return
+        if fp.values is not None or (fp.counts is not None and not fp.counts.all()):
+            for i, btext in enumerate(fp.terms):
+                a, b = int(fp.starts[i]), int(fp.starts[i + 1])
+                self._ids.extend(fp.docs[a:b].tolist())
+                self._weights.extend(fp.weights[a:b].tolist())
+                self._values.extend(fp.values[a:b] if fp.values is not None else fp.term_values(a, b))
+                self._write_term(fp.fieldname, btext, fieldid)
+            return
+        lens = self._lengths_of(fp.fieldname)
+        records, infos = encode_field(fp, None if not lens else np.asarray(lens, dtype=np.int64),
+                                      self._postfile.tell(), self._posfile.tell())
+        self._postfile.write(records.pst)
+        self._posfile.write(records.pos)
+        prefix = struct.pack("!H", fieldid)
+        add = self._tindex.add
+        for btext, info in zip(fp.terms, infos):
+            add(prefix + btext, info.to_bytes())
 
     def _lengths_of(self, fieldname: str):
         if fieldname not in self._lengths:
@@ -289,6 +321,146 @@ class ArrayFieldWriter(W3FieldWriter):
     def close(self):
         super().close()
         self._posfile.close()
+
+
+# -- bulk encoding (a whole field of a segment at once) ------------------------------------
+
+
+@dataclass
+class FieldPostings:
+    """One field's postings in a segment, sorted by (term, document), as arrays: what a
+    bulk writer hands ``ArrayFieldWriter`` instead of one Python tuple per posting."""
+
+    fieldname: str
+    terms: list[bytes]  # ascending
+    starts: np.ndarray  # int64, len(terms) + 1: term i holds postings starts[i]:starts[i + 1]
+    docs: np.ndarray  # int64, ascending within each term
+    weights: np.ndarray  # float64
+    counts: np.ndarray | None = None  # int64 occurrences per posting (ArrayCharacters fields)
+    triples: np.ndarray | None = None  # int64 (counts.sum(), 3): position, start, end
+    values: list[bytes] | None = None  # each posting's value, for other formats that have values
+
+    def term_values(self, a: int, b: int) -> list[bytes]:
+        """Postings a:b's values as their field format encodes them."""
+        if self.counts is None:
+            return [b""] * (b - a)
+        bounds = np.concatenate(([0], np.cumsum(self.counts[a:b]))) + int(self.counts[:a].sum())
+        flat = self.triples.astype(_U4)
+        return [flat[x:y].tobytes() for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
+
+class ColumnPostings(list):
+    """A segment's ``FieldPostings`` in field-name order (Whoosh's pool order)."""
+
+
+@dataclass
+class EncodedField:
+    pst: bytes
+    pos: bytes
+
+
+_SIZES = [d.itemsize for d in _DTYPES]
+
+
+def codes_of(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``_code_of`` for arrays of (min, max) pairs."""
+    if (lo < -(2 ** 31)).any() or (hi >= 2 ** 32).any() or ((lo < 0) & (hi >= 2 ** 31)).any():
+        raise ValueError("value out of range for the postings format")
+    return np.where(lo < 0, 3, np.where(hi < 2 ** 8, 0, np.where(hi < 2 ** 16, 1, 2)))
+
+
+def _range_codes(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The narrowest code of each run ``values[at[i]:at[i + 1]]`` (runs non-empty)."""
+    return codes_of(np.minimum.reduceat(values, at), np.maximum.reduceat(values, at))
+
+
+def _as_bytes(values: np.ndarray, codes: np.ndarray) -> dict[int, bytes]:
+    """``values`` in each dtype some run needs, as bytes to cut runs from."""
+    return {c: values.astype(_DTYPES[c]).tobytes() for c in np.unique(codes).tolist()}
+
+
+def _ids_weights(fp: FieldPostings, at: np.ndarray):
+    """Gap and weight codes per term, and the bytes to cut each term's arrays from."""
+    gaps = np.diff(fp.docs, prepend=fp.docs[:1])
+    gaps[at] = 0
+    gcodes = _range_codes(gaps, at)
+    w = fp.weights
+    whole = (w == np.floor(w)) & (w >= 0) & (w < 2 ** 16)
+    whole_t = np.logical_and.reduceat(whole, at)
+    wmax = np.maximum.reduceat(w, at)
+    wcodes = np.where(whole_t, codes_of(np.zeros(len(at), np.int64), np.where(whole_t, wmax, 0).astype(np.int64)),
+                      FLOAT)
+    wints = np.where(whole, w, 0).astype(np.int64)
+    wbytes = {c: (w if c == FLOAT else wints).astype(_DTYPES[c]).tobytes() for c in np.unique(wcodes).tolist()}
+    return gcodes, _as_bytes(gaps, gcodes), wcodes, wbytes, wmax
+
+
+def _occurrence_records(fp: FieldPostings, at: np.ndarray):
+    """(counts codes, counts bytes, record codes per term, each term's packed records)."""
+    counts = fp.counts
+    bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    first = bounds[:-1]
+    pos, start, end = fp.triples[:, 0], fp.triples[:, 1], fp.triples[:, 2]
+    dpos = np.diff(pos, prepend=0)
+    dpos[first] = pos[first]
+    prev_end = np.empty_like(end)
+    prev_end[0] = 0
+    prev_end[1:] = end[:-1]
+    prev_end[first] = 0
+    cols = (dpos, start - prev_end, end - start)
+    tb = bounds[np.append(at, len(counts))]  # each term's occurrences: tb[i]:tb[i + 1]
+    codes = [_range_codes(col, tb[:-1]) for col in cols]
+    ccodes = _range_codes(counts, at)
+    per_term = np.diff(tb)
+    combos = codes[0] * 16 + codes[1] * 4 + codes[2]
+    records: list[bytes] = [b""] * len(at)
+    for combo in np.unique(combos).tolist():
+        terms = np.flatnonzero(combos == combo)
+        rows = np.repeat(combos == combo, per_term)
+        dtype = record_dtype(combo // 16, combo // 4 % 4, combo % 4)
+        rec = np.empty(int(rows.sum()), dtype=dtype)
+        rec["p"], rec["s"], rec["l"] = (col[rows] for col in cols)
+        blob = rec.tobytes()
+        ends = np.cumsum(per_term[terms]) * dtype.itemsize
+        for t, a, b in zip(terms.tolist(), (ends - per_term[terms] * dtype.itemsize).tolist(), ends.tolist()):
+            records[t] = blob[a:b]
+    return ccodes, _as_bytes(counts, ccodes), (codes[0], codes[1], codes[2]), records
+
+
+def encode_field(fp: FieldPostings, lens: np.ndarray | None, pst_base: int, pos_base: int):
+    """Every term record of one field (``.pst`` and ``.pos`` bytes written from the given
+    offsets) and each term's W3TermInfo: byte for byte what ``_write_term`` writes."""
+    at = fp.starts[:-1]
+    n = np.diff(fp.starts).tolist()
+    gcodes, gbytes, wcodes, wbytes, wmax = _ids_weights(fp, at)
+    wsum = np.add.reduceat(fp.weights, at).tolist()
+    firsts, lasts = fp.docs[at].tolist(), fp.docs[fp.starts[1:] - 1].tolist()
+    if lens is not None:
+        dl = lens[fp.docs]
+        minl, maxl = np.minimum.reduceat(dl, at).tolist(), np.maximum.reduceat(dl, at).tolist()
+    occ = _occurrence_records(fp, at) if fp.counts is not None else None
+    if occ is not None:
+        ccodes, cbytes, rcodes, records = occ
+        ccodes, pcodes, scodes, lcodes = ccodes.tolist(), *(r.tolist() for r in rcodes)
+    pst, pos, infos = [], [], []
+    pst_off, pos_off = pst_base, pos_base
+    for i, (a, g, wc) in enumerate(zip(at.tolist(), gcodes.tolist(), wcodes.tolist())):
+        b = a + n[i]
+        rec = (_HEAD.pack(firsts[i], g, wc) + gbytes[g][a * _SIZES[g]:b * _SIZES[g]]
+               + wbytes[wc][a * _SIZES[wc]:b * _SIZES[wc]])
+        if occ is not None:
+            c = ccodes[i]
+            rec += _TAIL.pack(pos_off, c, pcodes[i], scodes[i], lcodes[i]) + cbytes[c][a * _SIZES[c]:b * _SIZES[c]]
+            pos.append(records[i])
+            pos_off += len(records[i])
+        info = W3TermInfo(wsum[i], n[i], minl[i] if lens is not None else None, maxl[i] if lens is not None else 0,
+                          float(wmax[i]), firsts[i], lasts[i])
+        info.set_extent(pst_off, len(rec))
+        pst_off += len(rec)
+        pst.append(rec)
+        infos.append(info)
+    return EncodedField(b"".join(pst), b"".join(pos)), infos
 
 
 # -- packed arrays ---------------------------------------------------------------------------

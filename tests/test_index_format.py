@@ -100,3 +100,15 @@ def test_query_tokens_are_nltks_tokens() -> None:
 
     for text in real_texts(300):
         assert query_tokens(text) == _nltk()[0].tokenize(text), text[:80]
+
+
+def test_index_spans_are_nltks_spans() -> None:
+    """The index side's tokenizer fast path gives exactly NLTK's spans, on real text and
+    on a text long enough to be tokenized in pieces."""
+    from common.analysis import TOKENIZE_PIECE, _nltk, span_tokenize
+
+    texts = real_texts(300)
+    long_text = "\n\n".join(texts)
+    assert len(long_text) > 2 * TOKENIZE_PIECE
+    for text in texts + [long_text]:
+        assert list(span_tokenize(text)) == list(_nltk()[0].span_tokenize(text)), text[:80]
