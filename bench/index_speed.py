@@ -10,7 +10,7 @@ would leave them), then in one run:
      texts (the issue's "about 1/40 of FTS5").
 Prints docs/s for each, the ratios, the no-change time and the indexer's peak memory.
 
-    python bench/index_speed.py [--limit N] [--workdir DIR]
+    python bench/index_speed.py [--limit N] [--copies N] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -33,22 +33,23 @@ sys.path.insert(0, str(ROOT))
 from common.layout import open_live_index  # noqa: E402
 
 
-def write_corpus(dest: Path, limit: int | None) -> int:
-    """Reuters stories as text dumps (title line, blank line, body) plus manifest.jsonl."""
+def write_corpus(dest: Path, limit: int | None, copies: int = 1) -> int:
+    """Reuters stories as text dumps (title line, blank line, body) plus manifest.jsonl;
+    with ``copies`` > 1 each story again in folders c1, c2... with "(copy N)" after its
+    title, so every copy is its own article (a syndicated story), as at 200k."""
     dest.mkdir(parents=True, exist_ok=True)
     n = 0
-    with gzip.open(DATA, "rt", encoding="utf-8") as fh, open(dest / "manifest.jsonl", "w") as manifest:
-        for line in fh:
-            doc = json.loads(line)
-            if not doc["text"].strip():
-                continue
-            name = f"{int(doc['id']) // 1000:02d}/{doc['id']}.txt"
-            (dest / name).parent.mkdir(exist_ok=True)
-            (dest / name).write_text(f"{doc['title'] or ''}\n\n{doc['text']}\n", "utf-8")
-            manifest.write(json.dumps({"file": name, "date": doc["date"], "source": "Reuters"}) + "\n")
-            n += 1
-            if limit and n >= limit:
-                break
+    with gzip.open(DATA, "rt", encoding="utf-8") as fh:
+        docs = [d for d in map(json.loads, fh) if d["text"].strip()][:limit]
+    with open(dest / "manifest.jsonl", "w") as manifest:
+        for c in range(copies):
+            for doc in docs:
+                name = f"{int(doc['id']) // 1000:02d}/{doc['id']}.txt" if c == 0 else f"c{c}/{int(doc['id']) // 1000:02d}/{doc['id']}.txt"
+                title = (doc["title"] or "") + (f" (copy {c})" if c else "")
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                (dest / name).write_text(f"{title}\n\n{doc['text']}\n", "utf-8")
+                manifest.write(json.dumps({"file": name, "date": doc["date"], "source": "Reuters"}) + "\n")
+                n += 1
     return n
 
 
@@ -91,12 +92,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="only the first N stories")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--copies", type=int, default=1, help="each story N times as its own article (10: ~200k)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-index-"))
     corpus, index = work / "reuters", work / "index"
     if not corpus.is_dir():
         print(f"writing corpus to {corpus} ...", flush=True)
-        n_files = write_corpus(corpus, args.limit)
+        n_files = write_corpus(corpus, args.limit, args.copies)
     else:
         n_files = sum(1 for _ in corpus.rglob("*.txt"))
 

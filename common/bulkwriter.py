@@ -123,7 +123,7 @@ class PostingBuffer:
         fp = FieldPostings(name, terms, starts, docs[order], np.frombuffer(fb.weights, dtype=np.float64)[order])
         if fb.chars:
             counts = np.frombuffer(fb.counts, dtype=np.uint32).astype(np.int64)
-            occ = np.frombuffer(bytes(fb.occ), dtype="<u4").reshape(-1, 3)
+            occ = np.frombuffer(fb.occ, dtype="<u4").reshape(-1, 3)  # no copy: the buffer is done
             first = np.cumsum(counts) - counts
             c = counts[order]
             rows = np.repeat(first[order] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))

@@ -24,6 +24,11 @@ values need in this term's block (all little-endian), so a block decodes with on
 record dtype and a few cumulative sums. Other values (a KEYWORD field's frequencies)
 are stored as they come (counts: byte lengths, codes ``RAW``).
 
+The indexer's writer (``common/bulkwriter.py``) hands ``ArrayFieldWriter`` a segment's
+postings as one ``FieldPostings`` of arrays per field, and ``encode_field`` writes every
+term of it with array operations; Whoosh's own writers (merges, plain ``ix.writer()``)
+feed it the sorted tuple stream, term by term. Both write the same bytes (tested).
+
 The ``.pos`` stream is read only for phrases, proximity and the snippets of the hits
 shown. Each segment records the codec that wrote it (it is pickled into the TOC), so plain
 ``whoosh.index.open_dir()`` opens and searches our indexes with no flag; Whoosh's generic
@@ -837,7 +842,8 @@ class ArrayMatcher(LeafMatcher):
 
 
 __all__ = [
-    "ArrayCharacters", "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "TERM_INFOS", "TermInfoCache", "TermNotFound",
+    "ArrayCharacters", "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "ColumnPostings", "FieldPostings",
+    "TERM_INFOS", "encode_field", "TermInfoCache", "TermNotFound",
     "TermPostings", "field_lengths", "foreign_segments", "is_array_segment", "length_column_name", "pack_occurrences",
     "read_term", "pack_ids_weights", "unpack_ids_weights", "record_dtype", "segment_field_lengths", "segment_file_sizes",
     "term_extent", "unpack_occurrences",
