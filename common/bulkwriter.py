@@ -110,7 +110,7 @@ class PostingBuffer:
         return ColumnPostings(self._sorted(name) for name in sorted(self._fields))
 
     def _sorted(self, name: str) -> FieldPostings:
-        fb = self._fields[name]
+        fb = self._fields.pop(name)  # freed once written: one field's arrays at a time
         terms = sorted(fb.terms)
         tids = np.frombuffer(fb.tids, dtype=np.int64)
         rank = np.zeros(max(fb.terms.values()) + 1 if terms else 0, dtype=np.int64)
@@ -127,7 +127,7 @@ class PostingBuffer:
             first = np.cumsum(counts) - counts
             c = counts[order]
             rows = np.repeat(first[order] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
-            fp.counts, fp.triples = c, occ[rows].astype(np.int64)
+            fp.counts, fp.triples = c, occ[rows]
         elif any(fb.values):
             fp.values = [fb.values[i] for i in order.tolist()]
         return fp

@@ -42,6 +42,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left
 from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import chain
 
@@ -69,6 +70,7 @@ FLOAT = 4  # the weights' code when some weight is not a small whole number
 RAW = 255
 _HEAD = struct.Struct("<IBB")  # first doc number, gap code, weight code
 SMALL = 32  # below this many postings struct.pack beats building numpy arrays
+ENCODE_POSTINGS = 1 << 18  # postings encoded at once by the bulk path (its temporaries: ~100 B each)
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
 
@@ -271,14 +273,15 @@ class ArrayFieldWriter(W3FieldWriter):
                 self._write_term(fp.fieldname, btext, fieldid)
             return
         lens = self._lengths_of(fp.fieldname)
-        records, infos = encode_field(fp, None if not lens else np.asarray(lens, dtype=np.int64),
-                                      self._postfile.tell(), self._posfile.tell())
-        self._postfile.write(records.pst)
-        self._posfile.write(records.pos)
+        lens = None if not lens else np.asarray(lens, dtype=np.int64)
         prefix = struct.pack("!H", fieldid)
         add = self._tindex.add
-        for btext, info in zip(fp.terms, infos):
-            add(prefix + btext, info.to_bytes())
+        for part in fp.parts(ENCODE_POSTINGS):  # bounded temporaries, whatever the segment's size
+            records, infos = encode_field(part, lens, self._postfile.tell(), self._posfile.tell())
+            self._postfile.write(records.pst)
+            self._posfile.write(records.pos)
+            for btext, info in zip(part.terms, infos):
+                add(prefix + btext, info.to_bytes())
 
     def _lengths_of(self, fieldname: str):
         if fieldname not in self._lengths:
@@ -342,8 +345,24 @@ class FieldPostings:
     docs: np.ndarray  # int64, ascending within each term
     weights: np.ndarray  # float64
     counts: np.ndarray | None = None  # int64 occurrences per posting (ArrayCharacters fields)
-    triples: np.ndarray | None = None  # int64 (counts.sum(), 3): position, start, end
+    triples: np.ndarray | None = None  # (counts.sum(), 3) uint32: position, start, end
     values: list[bytes] | None = None  # each posting's value, for other formats that have values
+
+    def parts(self, postings: int) -> Iterator[FieldPostings]:
+        """The field cut at term boundaries into parts of about ``postings`` postings."""
+        if len(self.docs) <= postings:
+            yield self
+            return
+        obounds = None if self.counts is None else np.concatenate(([0], np.cumsum(self.counts)))
+        cuts = np.unique(np.searchsorted(self.starts, np.arange(postings, len(self.docs), postings), "right") - 1)
+        edges = [0] + [int(c) for c in cuts if 0 < c < len(self.terms)] + [len(self.terms)]
+        for lo, hi in zip(edges, edges[1:]):
+            a, b = int(self.starts[lo]), int(self.starts[hi])
+            part = FieldPostings(self.fieldname, self.terms[lo:hi], self.starts[lo:hi + 1] - a, self.docs[a:b],
+                                 self.weights[a:b], values=None if self.values is None else self.values[a:b])
+            if obounds is not None:
+                part.counts, part.triples = self.counts[a:b], self.triples[obounds[a]:obounds[b]]
+            yield part
 
     def term_values(self, a: int, b: int) -> list[bytes]:
         """Postings a:b's values as their field format encodes them."""
@@ -354,8 +373,15 @@ class FieldPostings:
         return [flat[x:y].tobytes() for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
 
-class ColumnPostings(list):
-    """A segment's ``FieldPostings`` in field-name order (Whoosh's pool order)."""
+class ColumnPostings:
+    """A segment's ``FieldPostings`` in field-name order (Whoosh's pool order), made one
+    at a time as the writer takes them (one field's sorted arrays in memory at once)."""
+
+    def __init__(self, fields: Iterable[FieldPostings]):
+        self._fields = fields
+
+    def __iter__(self) -> Iterator[FieldPostings]:
+        return iter(self._fields)
 
 
 @dataclass
@@ -406,7 +432,7 @@ def _occurrence_records(fp: FieldPostings, at: np.ndarray):
     bounds = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=bounds[1:])
     first = bounds[:-1]
-    pos, start, end = fp.triples[:, 0], fp.triples[:, 1], fp.triples[:, 2]
+    pos, start, end = (fp.triples[:, i].astype(np.int64) for i in range(3))
     dpos = np.diff(pos, prepend=0)
     dpos[first] = pos[first]
     prev_end = np.empty_like(end)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from whoosh import fields, index
 
+from common import codec
 from common.bulkwriter import BulkWriter
 from common.codec import ArrayCodec
 from common.layout import open_live_index
@@ -58,8 +59,11 @@ def segment_files(ix: index.Index) -> list[dict[str, bytes]]:
     return out
 
 
-@pytest.mark.parametrize("pre_analysed", [True, False])
-def test_bulk_segments_equal_whoosh_segments(tmp_path: Path, pre_analysed: bool) -> None:
+@pytest.mark.parametrize("pre_analysed, part", [(True, None), (False, None), (True, 500)])
+def test_bulk_segments_equal_whoosh_segments(tmp_path: Path, monkeypatch, pre_analysed: bool, part) -> None:
+    """Also with a field encoded in parts of ~500 postings (at scale: 2**18)."""
+    if part:
+        monkeypatch.setattr(codec, "ENCODE_POSTINGS", part)
     texts = real_texts()
     whoosh_way = _write(tmp_path / "whoosh", False, _docs(texts, True))
     bulk = _write(tmp_path / "bulk", True, _docs(texts, pre_analysed))
