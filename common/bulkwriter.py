@@ -15,6 +15,7 @@ The buffer lives in memory: the indexer commits when ``full`` says it holds ``li
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from itertools import count, repeat
 
 import numpy as np
@@ -85,16 +86,21 @@ class PostingBuffer:
             fb.values.append(vbytes)
         self.nbytes += POSTING_BYTES + len(vbytes) + TERM_BYTES * (len(fb.terms) - before)
 
-    def add_block(self, fieldname: str, docnum: int, block: PreAnalyzed) -> int:
-        """A document's field analysed by a worker, taken as arrays; returns its length
-        (the sum of its term frequencies, as Whoosh counts it for a scorable field)."""
-        fb = self._field(fieldname)
-        if not fb.chars:
+    def check_block(self, fieldname: str, block: PreAnalyzed) -> tuple[list[bytes], np.ndarray]:
+        """(terms, frequencies) of a worker's block, or ValueError if this field cannot take it."""
+        if not isinstance(self.schema[fieldname].format, ArrayCharacters):
             raise ValueError(f"{fieldname}: pre-analysed postings need an ArrayCharacters field")
         terms = block.term_list()
         freqs = np.frombuffer(block.freqs, dtype="<u4")
         if len(terms) != len(freqs) or len(block.occurrences) != 12 * int(freqs.sum()):
             raise ValueError(f"{fieldname}: a malformed pre-analysed block")
+        return terms, freqs
+
+    def add_block(self, fieldname: str, docnum: int, block: PreAnalyzed, checked=None) -> int:
+        """A document's field analysed by a worker, taken as arrays; returns its length
+        (the sum of its term frequencies, as Whoosh counts it for a scorable field)."""
+        terms, freqs = checked or self.check_block(fieldname, block)
+        fb = self._field(fieldname)
         before = len(fb.terms)
         fb.tids.extend(map(fb.terms.setdefault, terms, fb.ids))
         fb.docs.extend(repeat(docnum, len(terms)))
@@ -156,7 +162,11 @@ class BulkWriter(SegmentWriter):
         return self.pool.full
 
     def add_document(self, **fields) -> None:
-        """Whoosh's add_document for our schemas (no boosts, vectors or spelling fields)."""
+        """Whoosh's add_document for our schemas (no boosts, vectors or spelling fields).
+
+        Every field is analysed and checked before any posting is buffered, so a document
+        that fails leaves nothing behind (Whoosh's own writer keeps the postings of the
+        fields before the failing one, under the next document's number)."""
         self._check_state()
         extra = sorted(n for n in fields if n.startswith("_") and not n.startswith("_stored_"))
         if extra:
@@ -167,13 +177,17 @@ class BulkWriter(SegmentWriter):
                 raise UnknownFieldError(f"No field named {name!r} in {self.schema}")
         pdw, docnum = self.perdocwriter, self.docnum
         pdw.start_doc(docnum)
+        postings = []
         try:
             for name in names:
                 value = fields[name]
                 if value is None:
                     continue
                 field = self.schema[name]
-                length = self._post(name, field, value, docnum) if field.indexed else 0
+                length = 0
+                if field.indexed:
+                    length, post = self._analyse(name, field, value)
+                    postings.append(post)
                 stored = fields.get(f"_stored_{name}", value)
                 pdw.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type and stored is not None:
@@ -182,16 +196,17 @@ class BulkWriter(SegmentWriter):
             pdw.cancel_doc()
             raise
         pdw.finish_doc()
+        for post in postings:
+            post(docnum)
         self._added = True  # SegmentWriter's flag: commit writes the new segment
         self.docnum += 1
 
-    def _post(self, name: str, field, value, docnum: int) -> int:
-        """Buffer one field's postings; returns its length for the scorer."""
+    def _analyse(self, name: str, field, value) -> tuple[int, Callable[[int], object]]:
+        """(the field's length for the scorer, a call that buffers its postings for a doc)."""
+        pool = self.pool
         if isinstance(value, PreAnalyzed):
-            return self.pool.add_block(name, docnum, value)
-        length = 0
-        for tbytes, freq, weight, vbytes in field.index(value):
-            if field.scorable:
-                length += freq
-            self.pool.add((name, tbytes, docnum, weight, vbytes))
-        return length
+            checked = pool.check_block(name, value)
+            return int(checked[1].sum()), lambda doc: pool.add_block(name, doc, value, checked)
+        items = list(field.index(value))
+        length = sum(freq for _t, freq, _w, _v in items) if field.scorable else 0
+        return length, lambda doc: [pool.add((name, t, doc, w, v)) for t, _f, w, v in items]

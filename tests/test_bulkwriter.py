@@ -104,6 +104,8 @@ def test_bad_blocks_are_refused(tmp_path: Path) -> None:
         writer.add_document(id="4", body=block, _stored_body="Oil prices rose")
     with ix.searcher() as s:
         assert [d["id"] for d in s.all_stored_fields()] == ["4"]
+        # the refused documents left no postings behind (id "2" was buffered before "kind")
+        assert sorted(t for _f, t in s.reader().all_terms()) == [b"4", b"oil", b"price", b"rose"]
 
 
 def test_vectors_are_refused(tmp_path: Path) -> None:
