@@ -11,7 +11,10 @@ pickles the schema (analyzer included) into the index.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from array import array
+from itertools import chain
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -31,14 +34,24 @@ TOKEN_PATTERN = r"""
 
 
 @lru_cache(maxsize=1)
-def _nltk():
-    """(tokenizer, stemmer), made on first use: importing NLTK takes a quarter second,
+def nltk_tokenizer():
+    """NLTK's RegexpTokenizer over TOKEN_PATTERN: the tokenizer this analysis is.
+    ``span_tokenize`` and ``query_tokens`` run its pattern in its regex engine directly
+    (NLTK wraps every match in a wall-clock guard that cost more than the matching);
+    tests hold their output equal to this tokenizer's on real text."""
+    from nltk.tokenize import RegexpTokenizer
+
+    return RegexpTokenizer(TOKEN_PATTERN, flags=re.UNICODE | re.VERBOSE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    """NLTK's Snowball stemmer, made on first use: importing NLTK takes a quarter second,
     and opening an index (which unpickles this module's classes) must stay fast for a
     cron run with nothing to do."""
     from nltk.stem.snowball import SnowballStemmer
-    from nltk.tokenize import RegexpTokenizer
 
-    return RegexpTokenizer(TOKEN_PATTERN, flags=re.UNICODE | re.VERBOSE), SnowballStemmer("english")
+    return SnowballStemmer("english")
 
 
 def warm_up() -> None:
@@ -49,9 +62,9 @@ def warm_up() -> None:
     query_words("warming up")
 
 
-# NLTK bounds each regex call by wall-clock time (nltk.redos, 5 s). Our pattern is linear,
-# but one call over a multi-megabyte text on a busy machine can pass that bound, and the
-# document then fails; pieces of this many characters take milliseconds each.
+# Texts are tokenized in pieces of this many characters (ending at white space): each
+# piece is one regex call, and a multi-megabyte text in one call once outlived NLTK's
+# wall-clock bound on a busy machine.
 TOKENIZE_PIECE = 65536
 _SPACE = re.compile(r"\s")
 
@@ -59,17 +72,22 @@ _SPACE = re.compile(r"\s")
 def span_tokenize(text: str) -> Iterator[tuple[int, int]]:
     """NLTK's token spans (start, end) over ``text``, tokenized in bounded pieces.
 
+    The same pattern, flags and regex engine as NLTK's RegexpTokenizer.span_tokenize
+    (a test compares them on real text), called directly: NLTK wraps each match in a
+    generator that re-checks a wall-clock timeout, a sixth of a worker's time. Our
+    pattern is linear, and the indexer bounds each file's time itself (SIGALRM).
     Pieces end at white space, which no token contains, so the spans are the same as
     those of one call over the whole text.
     """
-    tokenizer = _nltk()[0]
+    finditer = _token_regexp().finditer
     start, n = 0, len(text)
     while start < n:
         end = min(start + TOKENIZE_PIECE, n)
         if end < n:
             space = _SPACE.search(text, end, end + 1024)
             end = space.end() if space else end
-        for left, right in tokenizer.span_tokenize(text[start:end]):
+        for match in finditer(text[start:end]):
+            left, right = match.span()
             yield start + left, start + right
         start = end
 
@@ -122,7 +140,7 @@ def stem(word: str) -> str:
     Cached because stemming dominates analysis time (measured: about 2x faster).
     """
     if word.isalpha():
-        return _nltk()[1].stem(word)
+        return _stemmer().stem(word)
     return word
 
 
@@ -132,7 +150,7 @@ def is_stopword(word: str) -> bool:
 
 
 class NltkTokenizer(Tokenizer):
-    """Whoosh tokenizer over NLTK's RegexpTokenizer.span_tokenize, filling positions and offsets."""
+    """Whoosh tokenizer over NLTK's tokenizer (``span_tokenize``), filling positions and offsets."""
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
@@ -257,14 +275,9 @@ def hyphen_parts(whole: str, written: str | None = None) -> Iterator[tuple[str, 
         offset += len(span) + 1
 
 
-def index_postings(text: str, field_boost: float = 1.0, encode=None) -> list[tuple[bytes, int, float, bytes]]:
-    """The postings Whoosh's TEXT(chars=True) field makes from ``text`` with this analyzer.
-
-    ``encode``: the field format's encoder of (pos, start, end) lists (default: Whoosh's
-    Characters). Same terms, positions, offsets and encoding as ``TEXT.index`` over ``news_analyzer``
-    (a test compares them on real text), in one loop instead of a generator per token:
-    indexing spent about half its analysis time in Whoosh's token plumbing.
-    """
+def term_spans(text: str) -> dict[str, list[tuple[int, int, int]]]:
+    """Each index term of ``text`` with its (position, start, end) occurrences, in order:
+    the one loop both ``index_postings`` and ``index_block`` are built on."""
     seen: dict[str, list[tuple[int, int, int]]] = {}
     for pos, (start, end) in enumerate(span_tokenize(text)):
         written = text[start:end]
@@ -275,8 +288,41 @@ def index_postings(text: str, field_boost: float = 1.0, encode=None) -> list[tup
         if "-" in term:
             for part, idx, part_end in hyphen_parts(term, written):
                 seen.setdefault(part, []).append((pos, start + idx, start + part_end))
+    return seen
+
+
+def index_postings(text: str, field_boost: float = 1.0, encode=None) -> list[tuple[bytes, int, float, bytes]]:
+    """The postings Whoosh's TEXT(chars=True) field makes from ``text`` with this analyzer.
+
+    ``encode``: the field format's encoder of (pos, start, end) lists (default: Whoosh's
+    Characters). Same terms, positions, offsets and encoding as ``TEXT.index`` over ``news_analyzer``
+    (a test compares them on real text), in one loop instead of a generator per token:
+    indexing spent about half its analysis time in Whoosh's token plumbing.
+    """
+    seen = term_spans(text)
     encode = encode or _encode_characters
     return [(word.encode("utf-8"), len(spans), len(spans) * field_boost, encode(spans)) for word, spans in seen.items()]
+
+
+TERM_SEP = b"\0"  # no token holds a NUL (TOKEN_PATTERN matches word characters and . , - ' ’ + #)
+
+
+def index_block(text: str) -> tuple[bytes, bytes, bytes]:
+    """``text``'s postings in three flat byte strings, for the bulk writer: the terms
+    (UTF-8, NUL-separated), their frequencies (uint32) and every occurrence as uint32
+    (position, start, end), term by term in the same order.
+
+    What ``index_postings`` gives as one tuple per term, packed so the writer process
+    unpickles three objects and appends arrays instead of handling each posting.
+    """
+    seen = term_spans(text)
+    terms = TERM_SEP.join(word.encode("utf-8") for word in seen)
+    freqs = array("I", map(len, seen.values()))
+    occurrences = array("I", chain.from_iterable(chain.from_iterable(seen.values())))
+    if sys.byteorder != "little":
+        freqs.byteswap()
+        occurrences.byteswap()
+    return terms, freqs.tobytes(), occurrences.tobytes()
 
 
 def _encode_characters(spans: list[tuple[int, int, int]]) -> bytes:
@@ -304,7 +350,7 @@ def query_words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _query_regexp():
+def _token_regexp():
     import regex  # the engine NLTK's RegexpTokenizer compiles TOKEN_PATTERN with
 
     return regex.compile(TOKEN_PATTERN, flags=re.UNICODE | re.VERBOSE)
@@ -314,4 +360,4 @@ def query_tokens(text: str) -> list[str]:
     """NLTK's tokens of a query (at most 1,000 characters): the same pattern, flags and
     regex engine as its RegexpTokenizer, without its per-call wall-clock guard, which
     cost 15x the matching itself (about 25 us per call, several calls per query)."""
-    return _query_regexp().findall(text)
+    return _token_regexp().findall(text)

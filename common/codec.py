@@ -24,6 +24,11 @@ values need in this term's block (all little-endian), so a block decodes with on
 record dtype and a few cumulative sums. Other values (a KEYWORD field's frequencies)
 are stored as they come (counts: byte lengths, codes ``RAW``).
 
+The indexer's writer (``common/bulkwriter.py``) hands ``ArrayFieldWriter`` a segment's
+postings as one ``FieldPostings`` of arrays per field, and ``encode_field`` writes every
+term of it with array operations; Whoosh's own writers (merges, plain ``ix.writer()``)
+feed it the sorted tuple stream, term by term. Both write the same bytes (tested).
+
 The ``.pos`` stream is read only for phrases, proximity and the snippets of the hits
 shown. Each segment records the codec that wrote it (it is pickled into the TOC), so plain
 ``whoosh.index.open_dir()`` opens and searches our indexes with no flag; Whoosh's generic
@@ -36,6 +41,8 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_left
+from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import chain
 
@@ -63,6 +70,7 @@ FLOAT = 4  # the weights' code when some weight is not a small whole number
 RAW = 255
 _HEAD = struct.Struct("<IBB")  # first doc number, gap code, weight code
 SMALL = 32  # below this many postings struct.pack beats building numpy arrays
+ENCODE_POSTINGS = 1 << 18  # postings encoded at once by the bulk path (its temporaries: ~100 B each)
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
 
@@ -205,8 +213,13 @@ class ArrayFieldWriter(W3FieldWriter):
         self._values: list[bytes] = []
 
     def add_postings(self, schema, lengths, items):
-        """Group Whoosh's sorted (field, term, doc, weight, value) stream into terms."""
+        """Group Whoosh's sorted (field, term, doc, weight, value) stream into terms, or
+        write a bulk writer's ``ColumnPostings`` field by field with array operations."""
         self._perdoc = lengths
+        if isinstance(items, ColumnPostings):
+            for field_postings in items:
+                self.add_field_postings(schema, field_postings)
+            return
         fieldmap = self._fieldmap
         cur_field = cur_text = None
         ids, weights, values = self._ids, self._weights, self._values
@@ -242,6 +255,33 @@ class ArrayFieldWriter(W3FieldWriter):
 
     def finish_term(self):
         self._write_term(self._fieldname, self._btext, self._fieldid)
+
+    def add_field_postings(self, schema, fp: "FieldPostings") -> None:
+        """One field's sorted postings: occurrences packed for every term at once, then
+        one record per term cut from those arrays (byte for byte what ``_write_term``
+        writes). Raw values (a KEYWORD field's frequencies) go term by term."""
+        fieldid = self._fieldmap.setdefault(fp.fieldname, len(self._fieldmap))
+        self._format = schema[fp.fieldname].format
+        if not fp.terms:
+            return
+        if fp.values is not None or (fp.counts is not None and not fp.counts.all()):
+            for i, btext in enumerate(fp.terms):
+                a, b = int(fp.starts[i]), int(fp.starts[i + 1])
+                self._ids.extend(fp.docs[a:b].tolist())
+                self._weights.extend(fp.weights[a:b].tolist())
+                self._values.extend(fp.values[a:b] if fp.values is not None else fp.term_values(a, b))
+                self._write_term(fp.fieldname, btext, fieldid)
+            return
+        lens = self._lengths_of(fp.fieldname)
+        lens = None if not lens else np.asarray(lens, dtype=np.int64)
+        prefix = struct.pack("!H", fieldid)
+        add = self._tindex.add
+        for part in fp.parts(ENCODE_POSTINGS):  # bounded temporaries, whatever the segment's size
+            records, infos = encode_field(part, lens, self._postfile.tell(), self._posfile.tell())
+            self._postfile.write(records.pst)
+            self._posfile.write(records.pos)
+            for btext, info in zip(part.terms, infos):
+                add(prefix + btext, info.to_bytes())
 
     def _lengths_of(self, fieldname: str):
         if fieldname not in self._lengths:
@@ -289,6 +329,169 @@ class ArrayFieldWriter(W3FieldWriter):
     def close(self):
         super().close()
         self._posfile.close()
+
+
+# -- bulk encoding (a whole field of a segment at once) ------------------------------------
+
+
+@dataclass
+class FieldPostings:
+    """One field's postings in a segment, sorted by (term, document), as arrays: what a
+    bulk writer hands ``ArrayFieldWriter`` instead of one Python tuple per posting."""
+
+    fieldname: str
+    terms: list[bytes]  # ascending
+    starts: np.ndarray  # int64, len(terms) + 1: term i holds postings starts[i]:starts[i + 1]
+    docs: np.ndarray  # int64, ascending within each term
+    weights: np.ndarray  # float64
+    counts: np.ndarray | None = None  # int64 occurrences per posting (ArrayCharacters fields)
+    triples: np.ndarray | None = None  # (counts.sum(), 3) uint32: position, start, end
+    values: list[bytes] | None = None  # each posting's value, for other formats that have values
+
+    def parts(self, postings: int) -> Iterator[FieldPostings]:
+        """The field cut at term boundaries into parts of about ``postings`` postings."""
+        if len(self.docs) <= postings:
+            yield self
+            return
+        obounds = None if self.counts is None else np.concatenate(([0], np.cumsum(self.counts)))
+        cuts = np.unique(np.searchsorted(self.starts, np.arange(postings, len(self.docs), postings), "right") - 1)
+        edges = [0] + [int(c) for c in cuts if 0 < c < len(self.terms)] + [len(self.terms)]
+        for lo, hi in zip(edges, edges[1:]):
+            a, b = int(self.starts[lo]), int(self.starts[hi])
+            part = FieldPostings(self.fieldname, self.terms[lo:hi], self.starts[lo:hi + 1] - a, self.docs[a:b],
+                                 self.weights[a:b], values=None if self.values is None else self.values[a:b])
+            if obounds is not None:
+                part.counts, part.triples = self.counts[a:b], self.triples[obounds[a]:obounds[b]]
+            yield part
+
+    def term_values(self, a: int, b: int) -> list[bytes]:
+        """Postings a:b's values as their field format encodes them."""
+        if self.counts is None:
+            return [b""] * (b - a)
+        bounds = np.concatenate(([0], np.cumsum(self.counts[a:b]))) + int(self.counts[:a].sum())
+        flat = self.triples.astype(_U4)
+        return [flat[x:y].tobytes() for x, y in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
+
+class ColumnPostings:
+    """A segment's ``FieldPostings`` in field-name order (Whoosh's pool order), made one
+    at a time as the writer takes them (one field's sorted arrays in memory at once)."""
+
+    def __init__(self, fields: Iterable[FieldPostings]):
+        self._fields = fields
+
+    def __iter__(self) -> Iterator[FieldPostings]:
+        return iter(self._fields)
+
+
+@dataclass
+class EncodedField:
+    pst: bytes
+    pos: bytes
+
+
+_SIZES = [d.itemsize for d in _DTYPES]
+
+
+def codes_of(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``_code_of`` for arrays of (min, max) pairs."""
+    if (lo < -(2 ** 31)).any() or (hi >= 2 ** 32).any() or ((lo < 0) & (hi >= 2 ** 31)).any():
+        raise ValueError("value out of range for the postings format")
+    return np.where(lo < 0, 3, np.where(hi < 2 ** 8, 0, np.where(hi < 2 ** 16, 1, 2)))
+
+
+def _range_codes(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The narrowest code of each run ``values[at[i]:at[i + 1]]`` (runs non-empty)."""
+    return codes_of(np.minimum.reduceat(values, at), np.maximum.reduceat(values, at))
+
+
+def _as_bytes(values: np.ndarray, codes: np.ndarray) -> dict[int, bytes]:
+    """``values`` in each dtype some run needs, as bytes to cut runs from."""
+    return {c: values.astype(_DTYPES[c]).tobytes() for c in np.unique(codes).tolist()}
+
+
+def _ids_weights(fp: FieldPostings, at: np.ndarray):
+    """Gap and weight codes per term, and the bytes to cut each term's arrays from."""
+    gaps = np.diff(fp.docs, prepend=fp.docs[:1])
+    gaps[at] = 0
+    gcodes = _range_codes(gaps, at)
+    w = fp.weights
+    whole = (w == np.floor(w)) & (w >= 0) & (w < 2 ** 16)
+    whole_t = np.logical_and.reduceat(whole, at)
+    wmax = np.maximum.reduceat(w, at)
+    wcodes = np.where(whole_t, codes_of(np.zeros(len(at), np.int64), np.where(whole_t, wmax, 0).astype(np.int64)),
+                      FLOAT)
+    wints = np.where(whole, w, 0).astype(np.int64)
+    wbytes = {c: (w if c == FLOAT else wints).astype(_DTYPES[c]).tobytes() for c in np.unique(wcodes).tolist()}
+    return gcodes, _as_bytes(gaps, gcodes), wcodes, wbytes, wmax
+
+
+def _occurrence_records(fp: FieldPostings, at: np.ndarray):
+    """(counts codes, counts bytes, record codes per term, each term's packed records)."""
+    counts = fp.counts
+    bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    first = bounds[:-1]
+    pos, start, end = (fp.triples[:, i].astype(np.int64) for i in range(3))
+    dpos = np.diff(pos, prepend=0)
+    dpos[first] = pos[first]
+    prev_end = np.empty_like(end)
+    prev_end[0] = 0
+    prev_end[1:] = end[:-1]
+    prev_end[first] = 0
+    cols = (dpos, start - prev_end, end - start)
+    tb = bounds[np.append(at, len(counts))]  # each term's occurrences: tb[i]:tb[i + 1]
+    codes = [_range_codes(col, tb[:-1]) for col in cols]
+    ccodes = _range_codes(counts, at)
+    per_term = np.diff(tb)
+    combos = codes[0] * 16 + codes[1] * 4 + codes[2]
+    records: list[bytes] = [b""] * len(at)
+    for combo in np.unique(combos).tolist():
+        terms = np.flatnonzero(combos == combo)
+        rows = np.repeat(combos == combo, per_term)
+        dtype = record_dtype(combo // 16, combo // 4 % 4, combo % 4)
+        rec = np.empty(int(rows.sum()), dtype=dtype)
+        rec["p"], rec["s"], rec["l"] = (col[rows] for col in cols)
+        blob = rec.tobytes()
+        ends = np.cumsum(per_term[terms]) * dtype.itemsize
+        for t, a, b in zip(terms.tolist(), (ends - per_term[terms] * dtype.itemsize).tolist(), ends.tolist()):
+            records[t] = blob[a:b]
+    return ccodes, _as_bytes(counts, ccodes), (codes[0], codes[1], codes[2]), records
+
+
+def encode_field(fp: FieldPostings, lens: np.ndarray | None, pst_base: int, pos_base: int):
+    """Every term record of one field (``.pst`` and ``.pos`` bytes written from the given
+    offsets) and each term's W3TermInfo: byte for byte what ``_write_term`` writes."""
+    at = fp.starts[:-1]
+    n = np.diff(fp.starts).tolist()
+    gcodes, gbytes, wcodes, wbytes, wmax = _ids_weights(fp, at)
+    wsum = np.add.reduceat(fp.weights, at).tolist()
+    firsts, lasts = fp.docs[at].tolist(), fp.docs[fp.starts[1:] - 1].tolist()
+    if lens is not None:
+        dl = lens[fp.docs]
+        minl, maxl = np.minimum.reduceat(dl, at).tolist(), np.maximum.reduceat(dl, at).tolist()
+    occ = _occurrence_records(fp, at) if fp.counts is not None else None
+    if occ is not None:
+        ccodes, cbytes, rcodes, records = occ
+        ccodes, pcodes, scodes, lcodes = ccodes.tolist(), *(r.tolist() for r in rcodes)
+    pst, pos, infos = [], [], []
+    pst_off, pos_off = pst_base, pos_base
+    for i, (a, g, wc) in enumerate(zip(at.tolist(), gcodes.tolist(), wcodes.tolist())):
+        b = a + n[i]
+        rec = (_HEAD.pack(firsts[i], g, wc) + gbytes[g][a * _SIZES[g]:b * _SIZES[g]]
+               + wbytes[wc][a * _SIZES[wc]:b * _SIZES[wc]])
+        if occ is not None:
+            c = ccodes[i]
+            rec += _TAIL.pack(pos_off, c, pcodes[i], scodes[i], lcodes[i]) + cbytes[c][a * _SIZES[c]:b * _SIZES[c]]
+            pos.append(records[i])
+            pos_off += len(records[i])
+        info = W3TermInfo(wsum[i], n[i], minl[i] if lens is not None else None, maxl[i] if lens is not None else 0,
+                          float(wmax[i]), firsts[i], lasts[i])
+        info.set_extent(pst_off, len(rec))
+        pst_off += len(rec)
+        pst.append(rec)
+        infos.append(info)
+    return EncodedField(b"".join(pst), b"".join(pos)), infos
 
 
 # -- packed arrays ---------------------------------------------------------------------------
@@ -665,7 +868,8 @@ class ArrayMatcher(LeafMatcher):
 
 
 __all__ = [
-    "ArrayCharacters", "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "TERM_INFOS", "TermInfoCache", "TermNotFound",
+    "ArrayCharacters", "ArrayCodec", "ArrayMatcher", "ArrayTermsReader", "ColumnPostings", "FieldPostings",
+    "TERM_INFOS", "encode_field", "TermInfoCache", "TermNotFound",
     "TermPostings", "field_lengths", "foreign_segments", "is_array_segment", "length_column_name", "pack_occurrences",
     "read_term", "pack_ids_weights", "unpack_ids_weights", "record_dtype", "segment_field_lengths", "segment_file_sizes",
     "term_extent", "unpack_occurrences",

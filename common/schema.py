@@ -12,9 +12,10 @@ makes the index its own record of file states (size, mtime, hash) for incrementa
 
 from __future__ import annotations
 
+import numpy as np
 from whoosh import columns, fields
 
-from common.analysis import index_postings, news_analyzer
+from common.analysis import TERM_SEP, index_block, index_postings, news_analyzer
 from common.codec import ArrayCharacters
 
 KIND_ARTICLE = "article"
@@ -25,17 +26,34 @@ TITLE_BOOST = 2.0
 
 
 class PreAnalyzed:
-    """A text field's postings, computed in a worker process.
+    """A text field's postings, computed in a worker process (``index_block``'s bytes).
 
     Analysis is the largest share of indexing that is not Whoosh's own bookkeeping, and
     Whoosh's writer runs in one process; computing postings in the cleaning workers lets
-    both cores share it. Pass the text itself as ``_stored_<field>``.
+    both cores share it. Packed as three byte strings so the writer takes them as arrays
+    (``common.bulkwriter``); ``items`` gives Whoosh's per-posting tuples for any other
+    writer. Pass the text itself as ``_stored_<field>``.
     """
 
-    __slots__ = ("items",)
+    __slots__ = ("terms", "freqs", "occurrences", "boost")
 
-    def __init__(self, items: list):
-        self.items = items
+    def __init__(self, terms: bytes, freqs: bytes, occurrences: bytes, boost: float = 1.0):
+        self.terms, self.freqs, self.occurrences, self.boost = terms, freqs, occurrences, boost
+
+    def term_list(self) -> list[bytes]:
+        """The terms as UTF-8 bytes, in block order."""
+        return self.terms.split(TERM_SEP) if self.freqs else []
+
+    @property
+    def items(self) -> list[tuple[bytes, int, float, bytes]]:
+        """(term, frequency, weight, ArrayCharacters value) per term, as ``TEXT.index`` gives."""
+        freqs = np.frombuffer(self.freqs, dtype="<u4").tolist()
+        occ = np.frombuffer(self.occurrences, dtype="<u4")
+        ends = np.cumsum(freqs, dtype=np.int64) * 12
+        starts = ends - np.asarray(freqs, dtype=np.int64) * 12
+        raw = occ.tobytes()
+        return [(t, f, f * self.boost, raw[a:b])
+                for t, f, a, b in zip(self.term_list(), freqs, starts.tolist(), ends.tolist())]
 
 
 class NewsText(fields.TEXT):
@@ -48,14 +66,14 @@ class NewsText(fields.TEXT):
 
     def index(self, value, **kwargs):
         if isinstance(value, PreAnalyzed):
-            return iter(value.items)
+            return iter(value.items)  # Whoosh's writer; ours takes the block whole
         if isinstance(value, str) and not kwargs:
             return iter(index_postings(value, self.format.field_boost, self.format.encode))
         return super().index(value, **kwargs)
 
     def postings(self, value: str) -> PreAnalyzed:
         """Analyse text into the postings ``index`` would produce, for another process."""
-        return PreAnalyzed(index_postings(value, self.format.field_boost, self.format.encode))
+        return PreAnalyzed(*index_block(value), boost=self.format.field_boost)
 
 
 def column_key(stored: bool = True) -> fields.ID:

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
-from itertools import islice
+from itertools import chain, islice
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 from whoosh.index import Index
 
 from common.documents import FileState, duplicate_fields, fields_from_stored, skipped_fields
+from common.bulkwriter import BulkWriter
 from common.codec import ArrayCodec, foreign_segments
 from common.layout import LAST_RUN, IndexUnavailable, open_live_index, write_json_atomic
 from common.procs import die_with_parent
@@ -55,6 +56,9 @@ REBUILD_SHARES = (0.5, 0.3, 0.2)
 # a window smaller than a few chunks would starve the workers for ever.
 RESULTS_AHEAD_BATCHES = 2
 IMAP_CHUNK = 8
+# Postings a writer buffers in memory before the run commits them (common/bulkwriter.py):
+# a batch that fills it is committed in parts, so a rebuild of any size stays bounded.
+WRITER_LIMIT_MB = 256
 
 
 class FatalError(RuntimeError):
@@ -85,6 +89,7 @@ class RunOptions:
     workers: int = 2
     allow_mass_delete: bool = False
     doc_timeout: float = DOC_TIME_BUDGET
+    writer_mb: float = WRITER_LIMIT_MB  # postings a commit buffers at most (see _fill)
     progress: Callable[[int, int], None] | None = None
     log: Callable[[str], None] | None = None
 
@@ -315,7 +320,7 @@ class _Writer:
 
     def _write_batches(self, pool, jobs: list, removed_ids: set[str]) -> None:
         """Deletions first, then the jobs, committed batch by batch."""
-        total, done = len(jobs), 0
+        progress = [0, len(jobs)]
         first = True
         # A rebuild cleans the whole corpus as one stream (the corpus signal sees every
         # page first, and workers keep cleaning while a batch commits); an incremental run
@@ -324,26 +329,37 @@ class _Writer:
         stream = self._process(pool, jobs) if self.opts.rebuild else None
         for batch in self._batches(jobs):
             results = islice(stream, len(batch)) if stream is not None else self._process(pool, batch)
-            with _writer(self.ix, limitmb=256) as writer:
-                if first:
-                    for doc_id in removed_ids:
-                        writer.delete_by_term("id", doc_id)
-                    self.summary.removed += len(removed_ids)
-                    first = False
-                for result, old in results:
-                    self._write(writer, result, old)
-                    done += 1
-                    if self.opts.progress:
-                        self.opts.progress(done, total)
-                self.provenance.flush()
-            self.furniture.save(self.version)
-            self._committed()
+            pending = ()
+            while pending is not None:
+                with _writer(self.ix, limitmb=self.opts.writer_mb) as writer:
+                    if first:
+                        for doc_id in removed_ids:
+                            writer.delete_by_term("id", doc_id)
+                        self.summary.removed += len(removed_ids)
+                        first = False
+                    pending = self._fill(writer, chain(pending, results), progress)
+                    self.provenance.flush()
+                self.furniture.save(self.version)
+                self._committed()
         if first and removed_ids:
             with _writer(self.ix) as writer:
                 for doc_id in removed_ids:
                     writer.delete_by_term("id", doc_id)
                 self.summary.removed += len(removed_ids)
                 self.provenance.flush()
+
+    def _fill(self, writer, results: Iterator, progress: list[int]) -> tuple | None:
+        """Write results until they run out (None) or the writer's buffer is full: then
+        the result not yet written comes back in a 1-tuple, for a new writer after this
+        one commits, so memory stays bounded on any corpus."""
+        for item in results:
+            if writer.full:
+                return (item,)
+            self._write(writer, *item)
+            progress[0] += 1
+            if self.opts.progress:
+                self.opts.progress(*progress)
+        return None
 
     def _committed(self) -> None:
         """After a commit: a first build becomes the live index now that it holds something."""
@@ -546,9 +562,10 @@ class _Window:
         self._slots.release()
 
 
-def _writer(ix: Index, **kwargs):
-    """A writer with our array postings codec (common/codec.py); segments record it."""
-    return ix.writer(codec=ArrayCodec(), **kwargs)
+def _writer(ix: Index, **kwargs) -> BulkWriter:
+    """A writer with our array postings codec (common/codec.py), which segments record,
+    taking the workers' postings as arrays (common/bulkwriter.py)."""
+    return BulkWriter(ix, codec=ArrayCodec(), **kwargs)
 
 
 def needs_rebuild(ix: Index) -> bool:

@@ -96,7 +96,19 @@ def test_file_state_fields_are_columns_not_terms(seed_index: Path) -> None:
 
 def test_query_tokens_are_nltks_tokens() -> None:
     """The query side's tokenizer fast path finds exactly NLTK's tokens, on real text."""
-    from common.analysis import _nltk, query_tokens
+    from common.analysis import nltk_tokenizer, query_tokens
 
     for text in real_texts(300):
-        assert query_tokens(text) == _nltk()[0].tokenize(text), text[:80]
+        assert query_tokens(text) == nltk_tokenizer().tokenize(text), text[:80]
+
+
+def test_index_spans_are_nltks_spans() -> None:
+    """The index side's tokenizer fast path gives exactly NLTK's spans, on real text and
+    on a text long enough to be tokenized in pieces."""
+    from common.analysis import TOKENIZE_PIECE, nltk_tokenizer, span_tokenize
+
+    texts = real_texts(300)
+    long_text = "\n\n".join(texts)
+    assert len(long_text) > 2 * TOKENIZE_PIECE
+    for text in texts + [long_text]:
+        assert list(span_tokenize(text)) == list(nltk_tokenizer().span_tokenize(text)), text[:80]
