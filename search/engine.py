@@ -197,9 +197,12 @@ class SearchEngine:
             except (OSError, EOFError, ValueError):
                 pass
             if searcher is not None and sizes_changed(sizes):
-                # Same commit, other bytes: damaged under us (see segment_sizes).
-                _quiet_close(searcher)
-                raise self._problem() or IndexUnavailable(f"the segment files of {version} changed while open")
+                if self._same_state(version, searcher):
+                    # Same commit, other bytes: damaged under us (see segment_sizes).
+                    _quiet_close(searcher)
+                    raise self._problem() or IndexUnavailable(f"the segment files of {version} changed while open")
+                # A commit landed since the check above and removed the segments it merged.
+                searcher = None
             if searcher is None:
                 # Not Searcher.refresh(): it reuses the readers of segments that only
                 # gained deletions, and Whoosh-Reloaded caches a reader's deleted set,
@@ -227,6 +230,14 @@ class SearchEngine:
             raise problem from exc
         finally:
             self._release(version, searcher, sizes, broken)
+
+    def _same_state(self, version: Path, searcher: Searcher) -> bool:
+        """Whether the index is still at the state this searcher opened (same version
+        folder, same commit generation)."""
+        try:
+            return current_version(self.index_dir) == version and searcher.up_to_date()
+        except (OSError, EOFError, ValueError):
+            return False
 
     def _release(self, version: Path, searcher: Searcher, sizes: dict[str, int], broken: bool) -> None:
         """Back to the pool (the oldest idle ones beyond POOL_IDLE closed), or closed if broken."""
