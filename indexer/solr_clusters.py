@@ -70,12 +70,7 @@ def atomic_update(doc_id: str, cluster: str, outlets: int, seen: str, size: int)
 
 def confirm(con: sqlite3.Connection, sent: dict[str, tuple[str, int, str, int]]) -> None:
     """Record what Solr now holds, and forget the documents no cluster lists any more."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
+    with statedb.transaction(con):
         con.executemany("INSERT OR REPLACE INTO solr_clusters VALUES (?, ?, ?, ?, ?)",
                         [(d, *v) for d, v in sent.items()])
         con.execute("DELETE FROM solr_clusters WHERE doc_id NOT IN (SELECT doc_id FROM story_members)")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")

@@ -80,7 +80,7 @@ def story_route(cluster: str, held: list[str]) -> str:
 def record_moves(con: sqlite3.Connection, docs: list[dict], moves: dict[str, str]) -> None:
     """Record each moving document (its whole new document) before anything is sent."""
     rows = [(d["id"], moves[d["id"]], json.dumps(d, ensure_ascii=False)) for d in docs if d["id"] in moves]
-    with _transaction(con):
+    with statedb.transaction(con):
         con.executemany("INSERT OR REPLACE INTO solr_moves VALUES (?, ?, ?)", rows)
 
 
@@ -97,7 +97,7 @@ def deletes(moves: dict[str, str]) -> list[dict]:
 
 def confirm(con: sqlite3.Connection, routes: dict[str, str], removed: list[str]) -> None:
     """Record the routes Solr confirmed; the finished moves and removed documents are forgotten."""
-    with _transaction(con):
+    with statedb.transaction(con):
         con.executemany("INSERT OR REPLACE INTO solr_routes VALUES (?, ?)", list(routes.items()))
         for table, ids in (("solr_moves", list(routes)), ("solr_routes", removed)):
             for i in range(0, len(ids), _CHUNK):
@@ -112,14 +112,3 @@ def _select(con: sqlite3.Connection, sql: str, keys: list[str]) -> list[tuple]:
         out += con.execute(sql.format(",".join("?" * len(part))), part).fetchall()
     return out
 
-
-class _transaction:
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self.con = con
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.con.execute("BEGIN IMMEDIATE")
-        return self.con
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.con.execute("ROLLBACK" if exc_type else "COMMIT")

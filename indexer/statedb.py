@@ -9,6 +9,8 @@ without knowing the others.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from common.layout import STATE_DB
@@ -26,12 +28,23 @@ def connect(index_dir: Path) -> sqlite3.Connection:
     return con
 
 
+@contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error, a kill included)."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def migrate(con: sqlite3.Connection, owner: str, steps: list[str]) -> None:
     """Apply the steps ``owner`` has not applied yet, each in its own transaction."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_versions (owner TEXT PRIMARY KEY, version INTEGER NOT NULL)")
     for i, step in enumerate(steps, start=1):
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(con):
             # read inside the write lock: another process may have migrated meanwhile
             row = con.execute("SELECT version FROM schema_versions WHERE owner = ?", (owner,)).fetchone()
             if not row or row[0] < i:
@@ -39,7 +52,3 @@ def migrate(con: sqlite3.Connection, owner: str, steps: list[str]) -> None:
                     if statement.strip():
                         con.execute(statement)
                 con.execute("INSERT OR REPLACE INTO schema_versions VALUES (?, ?)", (owner, i))
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
