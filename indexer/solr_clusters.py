@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from common.sqlite_tx import transaction
 from indexer import statedb
 
 OWNER = "solr_clusters"
@@ -70,7 +71,7 @@ def atomic_update(doc_id: str, cluster: str, outlets: int, seen: str, size: int)
 
 def confirm(con: sqlite3.Connection, sent: dict[str, tuple[str, int, str, int]]) -> None:
     """Record what Solr now holds, and forget the documents no cluster lists any more."""
-    with statedb.transaction(con):
+    with transaction(con):
         con.executemany("INSERT OR REPLACE INTO solr_clusters VALUES (?, ?, ?, ?, ?)",
                         [(d, *v) for d, v in sent.items()])
         con.execute("DELETE FROM solr_clusters WHERE doc_id NOT IN (SELECT doc_id FROM story_members)")

@@ -20,6 +20,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 
+from common.sqlite_tx import transaction
 from indexer import statedb
 
 OWNER = "solr_routes"
@@ -80,7 +81,7 @@ def story_route(cluster: str, held: list[str]) -> str:
 def record_moves(con: sqlite3.Connection, docs: list[dict], moves: dict[str, str]) -> None:
     """Record each moving document (its whole new document) before anything is sent."""
     rows = [(d["id"], moves[d["id"]], json.dumps(d, ensure_ascii=False)) for d in docs if d["id"] in moves]
-    with statedb.transaction(con):
+    with transaction(con):
         con.executemany("INSERT OR REPLACE INTO solr_moves VALUES (?, ?, ?)", rows)
 
 
@@ -97,7 +98,7 @@ def deletes(moves: dict[str, str]) -> list[dict]:
 
 def confirm(con: sqlite3.Connection, routes: dict[str, str], removed: list[str]) -> None:
     """Record the routes Solr confirmed; the finished moves and removed documents are forgotten."""
-    with statedb.transaction(con):
+    with transaction(con):
         con.executemany("INSERT OR REPLACE INTO solr_routes VALUES (?, ?)", list(routes.items()))
         for table, ids in (("solr_moves", list(routes)), ("solr_routes", removed)):
             for i in range(0, len(ids), _CHUNK):

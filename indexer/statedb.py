@@ -9,11 +9,10 @@ without knowing the others.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from common.layout import STATE_DB
+from common.sqlite_tx import transaction
 
 BUSY_S = 10.0
 
@@ -26,18 +25,6 @@ def connect(index_dir: Path) -> sqlite3.Connection:
     con.execute("PRAGMA synchronous=NORMAL")  # survives a killed process
     con.execute("PRAGMA cache_size=-65536")  # 64 MB: the LSH bands of ~100k articles stay cached
     return con
-
-
-@contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error, a kill included)."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def migrate(con: sqlite3.Connection, owner: str, steps: list[str]) -> None:

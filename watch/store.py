@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from common.layout import STATE_DB
+from common.sqlite_tx import transaction
 
 OWNER = "watch"
 BUSY_S = 10.0
@@ -136,18 +135,6 @@ def migrate(con: sqlite3.Connection) -> None:
                 if statement.strip():
                     con.execute(statement)
             con.execute("INSERT OR REPLACE INTO schema_versions VALUES (?, ?)", (OWNER, i))
-
-
-@contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error)."""
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def has_table(con: sqlite3.Connection, name: str) -> bool:

@@ -25,7 +25,7 @@ from typing import Iterator
 from search.engine import SearchEngine
 from search.results import IndexState
 from watch import store
-from watch.store import transaction
+from common.sqlite_tx import transaction
 from watch.watchlists import Row, summary, totals
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from search.engine import SearchEngine
 from search.request import RequestError, SearchRequest, parse_search_request
-from watch.store import DuplicateName, Match, now, transaction
+from common.sqlite_tx import transaction
+from watch.store import DuplicateName, Match, now
 
 MAX_NAME = 200
 MAX_WATCHES = 10_000

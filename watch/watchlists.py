@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 from common.analysis import fold
 from search.engine import SearchEngine
 from search.request import MAX_Q, RequestError, SearchRequest
-from watch.store import ROW_KEY, DuplicateName, Match, has_table, now, transaction
+from common.sqlite_tx import transaction
+from watch.store import ROW_KEY, DuplicateName, Match, has_table, now
 from watch.watches import MAX_NAME, parse_name, plain_words
 
 MAX_ROWS = 10_000
