@@ -41,8 +41,10 @@ from indexer.store import (
     discard_failed_run,
     make_live,
     new_version,
+    StateTable,
+    load_state_table,
     open_or_create_live,
-    load_states,
+    read_states,
     remove_stale_versions,
     save_states,
 )
@@ -173,10 +175,7 @@ def _now() -> str:
 def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summary) -> None:
     remove_stale_versions(index_dir)
     scan = scan_corpus(corpus, opts.max_bytes)
-    manifest = load_manifest(corpus)
-    for item in scan.skipped + manifest.problems:
-        summary.skip(item)
-    created = False
+    created, table = False, None
     if not opts.rebuild:
         version, ix, created = open_or_create_live(index_dir)
         if needs_rebuild(ix):
@@ -186,15 +185,24 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
             if opts.log:
                 opts.log("the index was written by an older version: rebuilding it (searches "
                          "use the old one until the new one is complete)")
+        else:
+            table = load_state_table(ix, version)  # None: the last run did not complete
+    manifest = load_manifest(corpus, known=table.manifest if table is not None else None)
+    for item in scan.skipped + manifest.problems:
+        summary.skip(item)
     if opts.rebuild:
         # Before anything is built: a rebuild over an empty folder would swap in an empty index.
         live_docs = _live_doc_count(index_dir)
-        _check_removals(opts, summary, live_docs - len(scan.files), live_docs)
+        _check_removals(opts, summary, live_docs - len(scan.rels), live_docs)
         version, ix = new_version(index_dir)
         states: dict[str, DocState] = {}
-        completed = True
+    elif table is not None and _unchanged(scan, table, manifest):
+        summary.unchanged, summary.index_version = len(scan.rels), version.name
+        ix.close()  # nothing to write, and the cache already describes this generation
+        return
     else:
-        states, completed = load_states(ix, version)
+        states = table.states() if table is not None else read_states(ix)
+    completed = opts.rebuild or table is not None
     summary.index_version = version.name
     diff = _diff(scan, states, manifest, summary)
     if not opts.rebuild:
@@ -209,8 +217,9 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
         if diff.jobs or diff.removed or not completed:
             furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
             _Writer(ix, states, furniture, version, opts, summary, manifest, publish).apply(diff)
-        if diff.jobs or diff.removed or not completed or opts.rebuild:
-            save_states(ix, version, states)  # else the cache already describes this generation
+        # else the cache describes this generation already, unless the manifest's bytes changed
+        if diff.jobs or diff.removed or not completed or opts.rebuild or not manifest.unchanged:
+            save_states(ix, version, states, manifest)
     except BaseException:
         discard_failed_run(index_dir, version, ix, opts.rebuild or created)
         raise
@@ -218,6 +227,13 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
         make_live(index_dir, version)
         remove_stale_versions(index_dir)
     ix.close()
+
+
+def _unchanged(scan: Scan, table: StateTable, manifest: Manifest) -> bool:
+    """Nothing to do: the files, sizes and mtimes the last completed run left (compared as
+    whole lists, in C), and a manifest with its bytes, so every entry hash is the state's."""
+    return (manifest.unchanged and not scan.unlisted and scan.rels == table.paths
+            and scan.sizes == table.sizes and scan.mtimes == table.mtimes)
 
 
 def _live_doc_count(index_dir: Path) -> int:
@@ -255,18 +271,21 @@ class _Diff:
 
 
 def _diff(scan: Scan, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
-    """Split the scan into unchanged files, files to (re)process, and deleted files."""
+    """Split the scan into unchanged files, files to (re)process (in path order), and
+    deleted files; a CorpusFile and a Job only for the files that changed."""
     jobs = []
-    seen = set()
-    for f in scan.files:
-        seen.add(f.rel)
-        old = states.get(f.rel)
-        meta_hash = manifest.entry_hash(f.rel)
-        if old and (old.size, old.mtime_ns, old.meta_hash) == (f.size, f.mtime_ns, meta_hash):
-            summary.unchanged += 1
+    get, entry_hash = states.get, manifest.entry_hash
+    for rel, location, size, mtime_ns in zip(scan.rels, scan.locations, scan.sizes, scan.mtimes):
+        old = get(rel)
+        meta_hash = entry_hash(rel)
+        if old is not None and old.size == size and old.mtime_ns == mtime_ns and old.meta_hash == meta_hash:
             continue
-        jobs.append((Job(f, doc_id_for(f.rel), manifest.entry(f.rel), meta_hash), old))
+        f = CorpusFile(rel, location, size, mtime_ns, scan.max_bytes)
+        jobs.append((Job(f, doc_id_for(rel), manifest.entry(rel), meta_hash), old))
+    jobs.sort(key=lambda job: job[0].file.rel)  # the order duplicates are decided in
+    summary.unchanged += len(scan.rels) - len(jobs)
     removed = []
+    seen = set(scan.rels)
     for path in states:
         if path in seen:
             continue
@@ -418,6 +437,9 @@ class _Writer:
                         todo.append((job, old))  # process the file again, inside the boundary
                         continue
                     writer.update_document(**fields)
+                    # the state cache must hold the new stat too, or every later run reads
+                    # and commits this file again (and never takes the no-change path)
+                    self.states[job.file.rel] = replace(old, size=job.file.size, mtime_ns=job.file.mtime_ns)
                     self.summary.unchanged += 1
         return todo
 
