@@ -12,6 +12,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from hashlib import sha1
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,8 +56,8 @@ class Scan:
     rest as Skips. Columns, not one object per file: a run with nothing changed compares
     them with the state cache's as whole lists (in C) and never needs a CorpusFile."""
 
+    root: str = ""  # the corpus folder, resolved: a file's location is root + "/" + rel
     rels: list[str] = field(default_factory=list)
-    locations: list[str] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     mtimes: list[int] = field(default_factory=list)
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -65,12 +66,15 @@ class Scan:
     # is unknown this run, so their files count as unchanged, not as deleted.
     unlisted: list[str] = field(default_factory=list)
 
+    def file(self, i: int) -> CorpusFile:
+        """The i-th file of the columns as a CorpusFile."""
+        rel = self.rels[i]
+        return CorpusFile(rel, f"{self.root}/{rel}", self.sizes[i], self.mtimes[i], self.max_bytes)
+
     @property
     def files(self) -> list[CorpusFile]:
         """One CorpusFile per file, sorted by path (made when a run has work to do)."""
-        files = [CorpusFile(*row, self.max_bytes) for row in zip(self.rels, self.locations, self.sizes, self.mtimes)]
-        files.sort(key=lambda f: f.rel)
-        return files
+        return sorted(map(self.file, range(len(self.rels))), key=lambda f: f.rel)
 
     def unknown(self, rel: str) -> bool:
         """True when rel lies in a folder this scan could not list."""
@@ -89,39 +93,50 @@ def _inside(root: Path, target: Path) -> bool:
 def scan_corpus(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Scan:
     """Every supported file under root, at any depth, in path_order; the rest as Skips."""
     root = Path(root).resolve()
-    scan = Scan(max_bytes=max_bytes)
-    _scan_dir(root, str(root), "", scan)
+    scan = Scan(root=str(root), max_bytes=max_bytes)
+    _scan_dir(root, None, str(root), "", scan)
     return scan
 
 
 _SUFFIXES = tuple(SUPPORTED_SUFFIXES)
+_by_name = attrgetter("name")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _entry_name(entry: os.DirEntry) -> str:
-    return entry.name
+def _scan_dir(root: Path, parent_fd: int | None, name: str, prefix: str, scan: Scan) -> None:
+    """One folder: list it and stat its files relative to its descriptor, recurse into
+    real subfolders.
 
-
-def _scan_dir(root: Path, path: str, prefix: str, scan: Scan) -> None:
-    """One folder: stat files with os.scandir (cheap), recurse into real subfolders.
-
-    The loop is the whole cost of a run with nothing changed (200k files): one stat per
-    file and no object per file beyond its four column values."""
+    This loop is most of a run with nothing changed (200k files): one stat per file, by
+    name within an open folder (the kernel resolves one name, not the whole path), and no
+    object per file beyond its three column values."""
     try:
-        with os.scandir(path) as it:
-            entries = sorted(it, key=_entry_name)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        try:
+            with os.scandir(fd) as it:
+                entries = sorted(it, key=_by_name)
+        except BaseException:
+            os.close(fd)
+            raise
     except OSError as exc:
         scan.skipped.append(Skip(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc} "
                                  "(its indexed files are kept)"))
         scan.unlisted.append(prefix)
         return
-    rels, locations, sizes, mtimes = scan.rels, scan.locations, scan.sizes, scan.mtimes
-    max_bytes = scan.max_bytes
+    try:
+        _scan_entries(root, fd, entries, prefix, scan)
+    finally:
+        os.close(fd)
+
+
+def _scan_entries(root: Path, fd: int, entries: list[os.DirEntry], prefix: str, scan: Scan) -> None:
+    rels, sizes, mtimes, max_bytes = scan.rels, scan.sizes, scan.mtimes, scan.max_bytes
     for entry in entries:
         name = entry.name
         if name[0] == ".":
             continue
         if entry.is_dir(follow_symlinks=False):
-            _scan_dir(root, entry.path, prefix + name + "/", scan)
+            _scan_dir(root, fd, name, prefix + name + "/", scan)
             continue
         if entry.is_symlink():
             if not _symlink_ok(root, entry, prefix + name, scan):
@@ -137,12 +152,11 @@ def _scan_dir(root: Path, path: str, prefix: str, scan: Scan) -> None:
         # the usual file: regular, not empty, within the limit, readable by anyone
         if not (0 < size <= max_bytes and st.st_mode & _REGULAR_READABLE == _REGULAR_READABLE
                 and stat.S_ISREG(st.st_mode) and name.isascii()):
-            skip = _file_problem(entry, prefix + name, st, max_bytes)
+            skip = _file_problem(fd, name, prefix + name, st, max_bytes)
             if skip is not None:
                 scan.skipped.append(skip)
                 continue
         rels.append(prefix + name)
-        locations.append(entry.path)
         sizes.append(size)
         mtimes.append(st.st_mtime_ns)
 
@@ -160,7 +174,7 @@ def _symlink_ok(root: Path, entry: os.DirEntry, rel: str, scan: Scan) -> bool:
         is_folder = False
     if not is_folder and not entry.name.lower().endswith(_SUFFIXES):
         return False
-    reason = _symlink_reason(root, Path(entry.path), folder=is_folder)
+    reason = _symlink_reason(root, root / rel, folder=is_folder)
     if reason:
         scan.skipped.append(Skip(rel, reason))
         return False
@@ -177,7 +191,7 @@ def _symlink_reason(root: Path, path: Path, folder: bool) -> str:
     return "symlinked folder inside the corpus (not followed; index the real folder)" if folder else ""
 
 
-def _file_problem(entry: os.DirEntry, rel: str, st: os.stat_result, max_bytes: int) -> Skip | None:
+def _file_problem(fd: int, name: str, rel: str, st: os.stat_result, max_bytes: int) -> Skip | None:
     """Why a file the fast check did not pass is skipped, or None when it is fine after all."""
     try:
         rel.encode("utf-8")
@@ -192,7 +206,7 @@ def _file_problem(entry: os.DirEntry, rel: str, st: os.stat_result, max_bytes: i
         return Skip(rel, "empty file")
     if st.st_size > max_bytes:
         return Skip(rel, f"file too large ({st.st_size} bytes > limit of {max_bytes})")
-    if not os.access(entry.path, os.R_OK):
+    if not os.access(name, os.R_OK, dir_fd=fd):
         return Skip(rel, "file not readable (permission denied)")
     return None
 

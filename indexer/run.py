@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from whoosh.index import Index
+from whoosh.index import TOC, Index
 
 from common.documents import FileState, duplicate_fields, fields_from_stored, skipped_fields
 from common.bulkwriter import BulkWriter
-from common.codec import ArrayCodec, foreign_segments
+from common.codec import ArrayCodec, is_array_segment
 from common.layout import LAST_RUN, IndexUnavailable, open_live_index, write_json_atomic
 from common.procs import die_with_parent
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED, schema_matches
@@ -275,13 +275,12 @@ def _diff(scan: Scan, states: dict[str, DocState], manifest: Manifest, summary: 
     deleted files; a CorpusFile and a Job only for the files that changed."""
     jobs = []
     get, entry_hash = states.get, manifest.entry_hash
-    for rel, location, size, mtime_ns in zip(scan.rels, scan.locations, scan.sizes, scan.mtimes):
+    for i, (rel, size, mtime_ns) in enumerate(zip(scan.rels, scan.sizes, scan.mtimes)):
         old = get(rel)
         meta_hash = entry_hash(rel)
         if old is not None and old.size == size and old.mtime_ns == mtime_ns and old.meta_hash == meta_hash:
             continue
-        f = CorpusFile(rel, location, size, mtime_ns, scan.max_bytes)
-        jobs.append((Job(f, doc_id_for(rel), manifest.entry(rel), meta_hash), old))
+        jobs.append((Job(scan.file(i), doc_id_for(rel), manifest.entry(rel), meta_hash), old))
     jobs.sort(key=lambda job: job[0].file.rel)  # the order duplicates are decided in
     summary.unchanged += len(scan.rels) - len(jobs)
     removed = []
@@ -591,11 +590,13 @@ def _writer(ix: Index, **kwargs) -> BulkWriter:
 
 
 def needs_rebuild(ix: Index) -> bool:
-    """An index from an older version: another schema, or segments in another postings format."""
+    """An index from an older version: another schema, or segments in another postings format.
+
+    The segments' codecs are read from the table of contents, not from a reader: opening
+    a reader copies each compound segment's term files (0.3 s of a no-change run at 200k)."""
     if not schema_matches(ix.schema):
         return True
-    with ix.reader() as reader:
-        return foreign_segments(reader) > 0
+    return any(not is_array_segment(segment) for segment in TOC.read(ix.storage, ix.indexname).segments)
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

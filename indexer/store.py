@@ -214,14 +214,15 @@ class StateTable:
     ``manifest`` is that run's ``Manifest.record()`` when every state's meta hash was its
     manifest's entry hash (else None): the same manifest bytes then need no parsing."""
 
-    def __init__(self, paths: list[str], sizes: list[int], mtimes: list[int], rest: list[list[str]],
+    def __init__(self, paths: list[str], sizes: list[int], mtimes: list[int], rest: list[bytes],
                  manifest: dict | None):
         self.paths, self.sizes, self.mtimes, self.manifest = paths, sizes, mtimes, manifest
-        self._rest = rest  # ids, kinds, file hashes, meta hashes, content hashes
+        self._rest = rest  # ids, kinds, file, meta and content hashes, still encoded
 
     def states(self) -> dict[str, DocState]:
         """The states as DocState objects, keyed by corpus path (for a run with work to do)."""
-        ids, kinds, file_hashes, meta_hashes, content_hashes = self._rest
+        columns = [_strings(blob, len(self.paths)) for blob in self._rest]
+        ids, kinds, file_hashes, meta_hashes, content_hashes = columns
         return {
             path: DocState(*row)
             for path, *row in zip(self.paths, ids, kinds, self.sizes, self.mtimes, file_hashes, meta_hashes,
@@ -258,6 +259,10 @@ def save_states(ix: Index, version_dir: Path, states: dict[str, DocState], manif
     columns = [paths] + [[getattr(st, name) for st in rows] for name in ("id", "kind")]
     columns += [[getattr(st, name) for st in rows] for name in _HASH_FIELDS]
     blobs = [_STRINGS_SEP.join(col).encode("utf-8") for col in columns]
+    if any(blob.count(b"\0") != max(len(paths) - 1, 0) for blob in blobs):
+        # a string holding a NUL could not be read back: no cache, the next run reads the index
+        (Path(version_dir) / STATE_CACHE).unlink(missing_ok=True)
+        return
     blobs[3:3] = [array("q", [st.size for st in rows]).tobytes(), array("q", [st.mtime_ns for st in rows]).tobytes()]
     header = {
         "generation": ix.latest_generation(), "count": len(paths), "manifest": record,
@@ -302,17 +307,22 @@ def _decode_table(data: bytes, generation: int) -> StateTable | None:
         at += length
     if at != len(data) or len(blobs) != 8 or _crc(blobs) != header["crc32"]:
         raise ValueError("damaged state cache")
-    strings = [blob.decode("utf-8").split(_STRINGS_SEP) for blob in blobs[:3] + blobs[5:]]
-    ints = [array("q", blob).tolist() for blob in blobs[3:5]]
     count = header["count"]
-    if count == 0:
-        strings = [[] for _ in strings]
-    if any(len(col) != count for col in strings + ints):
+    if not isinstance(header["manifest"], (dict, type(None))) or not isinstance(count, int):
         raise ValueError("damaged state cache")
-    if not isinstance(header["manifest"], (dict, type(None))):
+    paths = _strings(blobs[0], count)
+    sizes, mtimes = array("q", blobs[3]).tolist(), array("q", blobs[4]).tolist()
+    if len(sizes) != count or len(mtimes) != count:
         raise ValueError("damaged state cache")
-    paths, ids, kinds, *hashes = strings
-    return StateTable(paths, ints[0], ints[1], [ids, kinds, *hashes], header["manifest"])
+    return StateTable(paths, sizes, mtimes, blobs[1:3] + blobs[5:], header["manifest"])
+
+
+def _strings(blob: bytes, count: int) -> list[str]:
+    """A column of NUL-separated strings (checked by the CRC before), ``count`` long."""
+    strings = blob.decode("utf-8").split(_STRINGS_SEP) if count else []
+    if len(strings) != count:
+        raise ValueError("damaged state cache")
+    return strings
 
 
 def _crc(blobs: list[bytes]) -> int:
