@@ -81,9 +81,10 @@ class Scan:
         return any(rel.startswith(prefix) for prefix in self.unlisted)
 
 
-def path_order(rel: str) -> list[str]:
-    """The sort key of the scan's order: folder by folder, names sorted within each."""
-    return rel.split("/")
+def path_order(rel: str) -> str:
+    """The sort key of the scan's order: folder by folder, names sorted within each (a NUL
+    sorts before any character a name can hold, so strings compare as their parts would)."""
+    return rel.replace("/", "\0")
 
 
 def _inside(root: Path, target: Path) -> bool:
@@ -273,6 +274,10 @@ class Manifest:
     def entry_hash(self, rel: str) -> str:
         """Hash of a file's manifest line, so editing it re-indexes that file."""
         return self._parsed().hashes.get(rel, "")
+
+    def entry_hashes(self) -> dict[str, str]:
+        """Every entry's hash by file (parsed now if it was not): for loops over 200k files."""
+        return self._parsed().hashes
 
     @property
     def parsed(self) -> bool:

@@ -274,10 +274,10 @@ def _diff(scan: Scan, states: dict[str, DocState], manifest: Manifest, summary: 
     """Split the scan into unchanged files, files to (re)process (in path order), and
     deleted files; a CorpusFile and a Job only for the files that changed."""
     jobs = []
-    get, entry_hash = states.get, manifest.entry_hash
+    get, entry_hash = states.get, manifest.entry_hashes().get
     for i, (rel, size, mtime_ns) in enumerate(zip(scan.rels, scan.sizes, scan.mtimes)):
         old = get(rel)
-        meta_hash = entry_hash(rel)
+        meta_hash = entry_hash(rel, "")
         if old is not None and old.size == size and old.mtime_ns == mtime_ns and old.meta_hash == meta_hash:
             continue
         jobs.append((Job(scan.file(i), doc_id_for(rel), manifest.entry(rel), meta_hash), old))

@@ -18,6 +18,7 @@ import sys
 import time
 import zlib
 from array import array
+from operator import attrgetter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,13 +222,8 @@ class StateTable:
 
     def states(self) -> dict[str, DocState]:
         """The states as DocState objects, keyed by corpus path (for a run with work to do)."""
-        columns = [_strings(blob, len(self.paths)) for blob in self._rest]
-        ids, kinds, file_hashes, meta_hashes, content_hashes = columns
-        return {
-            path: DocState(*row)
-            for path, *row in zip(self.paths, ids, kinds, self.sizes, self.mtimes, file_hashes, meta_hashes,
-                                  content_hashes)
-        }
+        ids, kinds, *hashes = [_strings(blob, len(self.paths)) for blob in self._rest]
+        return dict(zip(self.paths, map(DocState, ids, kinds, self.sizes, self.mtimes, *hashes)))
 
 
 def load_state_table(ix: Index, version_dir: Path) -> StateTable | None:
@@ -252,18 +248,18 @@ def save_states(ix: Index, version_dir: Path, states: dict[str, DocState], manif
     The manifest is recorded only when every state agrees with it, so that the next run
     may skip parsing the same bytes; a state left as it was (a file in a folder this run
     could not list) makes it None."""
-    agrees = all(st.meta_hash == manifest.entry_hash(path) for path, st in states.items())
-    record = manifest.record() if agrees else None
     paths = sorted(states, key=path_order)
-    rows = [states[path] for path in paths]
-    columns = [paths] + [[getattr(st, name) for st in rows] for name in ("id", "kind")]
-    columns += [[getattr(st, name) for st in rows] for name in _HASH_FIELDS]
-    blobs = [_STRINGS_SEP.join(col).encode("utf-8") for col in columns]
+    rows = list(map(_COLUMNS, map(states.__getitem__, paths)))
+    ids, kinds, sizes, mtimes, *hashes = zip(*rows) if rows else [()] * 7
+    entry_hash = manifest.entry_hashes().get
+    agrees = list(hashes[1]) == [entry_hash(path, "") for path in paths]  # meta hashes
+    record = manifest.record() if agrees else None
+    blobs = [_STRINGS_SEP.join(col).encode("utf-8") for col in (paths, ids, kinds, *hashes)]
     if any(blob.count(b"\0") != max(len(paths) - 1, 0) for blob in blobs):
         # a string holding a NUL could not be read back: no cache, the next run reads the index
         (Path(version_dir) / STATE_CACHE).unlink(missing_ok=True)
         return
-    blobs[3:3] = [array("q", [st.size for st in rows]).tobytes(), array("q", [st.mtime_ns for st in rows]).tobytes()]
+    blobs[3:3] = [array("q", sizes).tobytes(), array("q", mtimes).tobytes()]
     header = {
         "generation": ix.latest_generation(), "count": len(paths), "manifest": record,
         "byteorder": sys.byteorder, "lengths": [len(b) for b in blobs], "crc32": _crc(blobs),
@@ -283,7 +279,7 @@ STATE_CACHE = "states.bin"
 _OLD_STATE_CACHE = "states.json"  # the JSON cache of earlier versions, removed when replaced
 _MAGIC = b"news-index states 1\n"
 _STRINGS_SEP = "\0"
-_HASH_FIELDS = ("file_hash", "meta_hash", "content_hash")
+_COLUMNS = attrgetter("id", "kind", "size", "mtime_ns", "file_hash", "meta_hash", "content_hash")
 
 
 def _decode_table(data: bytes, generation: int) -> StateTable | None:
