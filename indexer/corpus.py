@@ -136,12 +136,12 @@ def _scan_entries(root: Path, fd: int, entries: list[os.DirEntry], prefix: str, 
         name = entry.name
         if name[0] == ".":
             continue
-        if entry.is_dir(follow_symlinks=False):
-            _scan_dir(root, fd, name, prefix + name + "/", scan)
-            continue
         if entry.is_symlink():
             if not _symlink_ok(root, entry, prefix + name, scan):
                 continue
+        elif entry.is_dir():  # not a symlink: a real folder
+            _scan_dir(root, fd, name, prefix + name + "/", scan)
+            continue
         elif not name.lower().endswith(_SUFFIXES):
             continue
         try:
@@ -151,8 +151,7 @@ def _scan_entries(root: Path, fd: int, entries: list[os.DirEntry], prefix: str, 
             continue
         size = st.st_size
         # the usual file: regular, not empty, within the limit, readable by anyone
-        if not (0 < size <= max_bytes and st.st_mode & _REGULAR_READABLE == _REGULAR_READABLE
-                and stat.S_ISREG(st.st_mode) and name.isascii()):
+        if not (0 < size <= max_bytes and st.st_mode & _TYPE_AND_READ == _REGULAR_READABLE and name.isascii()):
             skip = _file_problem(fd, name, prefix + name, st, max_bytes)
             if skip is not None:
                 scan.skipped.append(skip)
@@ -165,6 +164,7 @@ def _scan_entries(root: Path, fd: int, entries: list[os.DirEntry], prefix: str, 
 # S_IFREG and read permission for owner, group and others: such a file needs no access()
 # call (one system call per file was a tenth of the scan).
 _REGULAR_READABLE = stat.S_IFREG | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+_TYPE_AND_READ = 0o170000 | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # S_IFMT: the file type bits
 
 
 def _symlink_ok(root: Path, entry: os.DirEntry, rel: str, scan: Scan) -> bool:
