@@ -179,12 +179,7 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
     if not opts.rebuild:
         version, ix, created = open_or_create_live(index_dir)
         if needs_rebuild(ix):
-            ix.close()
-            opts = replace(opts, rebuild=True)
-            summary.rebuild = True
-            if opts.log:
-                opts.log("the index was written by an older version: rebuilding it (searches "
-                         "use the old one until the new one is complete)")
+            opts = _rebuild_instead(opts, ix, summary)
         else:
             table = load_state_table(ix, version)  # None: the last run did not complete
     manifest = load_manifest(corpus, known=table.manifest if table is not None else None)
@@ -227,6 +222,16 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
         make_live(index_dir, version)
         remove_stale_versions(index_dir)
     ix.close()
+
+
+def _rebuild_instead(opts: RunOptions, ix: Index, summary: Summary) -> RunOptions:
+    """An index from an older version is rebuilt, not added to."""
+    ix.close()
+    summary.rebuild = True
+    if opts.log:
+        opts.log("the index was written by an older version: rebuilding it (searches "
+                 "use the old one until the new one is complete)")
+    return replace(opts, rebuild=True)
 
 
 def _unchanged(scan: Scan, table: StateTable, manifest: Manifest) -> bool:
