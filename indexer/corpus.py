@@ -313,6 +313,12 @@ class Manifest:
             if not isinstance(name, str):
                 problems.append(Skip(f"{MANIFEST}:{number}", 'manifest line needs a "file" string'))
                 continue
+            if not name.isascii() and not _is_unicode(name):
+                # a "\ud800" escape: no file has that name, and quoting it in the run's
+                # summary made every run fail writing last_run.json
+                problems.append(Skip(f"{MANIFEST}:{number}", 'manifest "file" holds a lone surrogate '
+                                                             '(a \\uD800-\\uDFFF escape); line ignored'))
+                continue
             rel = _normalize_rel(name)
             if rel in lines_of:
                 # the last entry wins, as it always did; a scraper that appends corrections
@@ -329,6 +335,14 @@ class Manifest:
             hashes[rel] = sha1(line.strip().encode("utf-8")).hexdigest()[:16]
         if report:
             self.problems = problems
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _entry_of(obj: dict) -> dict:

@@ -264,7 +264,7 @@ def save_states(ix: Index, version_dir: Path, states: dict[str, DocState], manif
         "generation": ix.latest_generation(), "count": len(paths), "manifest": record,
         "byteorder": sys.byteorder, "lengths": [len(b) for b in blobs], "crc32": _crc(blobs),
     }
-    head = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    head = json.dumps(header).encode("ascii")  # escaped: a manifest problem may quote a lone surrogate
     prefix = len(head).to_bytes(4, "little") + zlib.crc32(head).to_bytes(4, "little")
     _write_atomic(Path(version_dir) / STATE_CACHE, [_MAGIC, prefix, head, *blobs])
     (Path(version_dir) / _OLD_STATE_CACHE).unlink(missing_ok=True)

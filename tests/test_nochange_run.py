@@ -97,10 +97,12 @@ def test_a_manifest_line_for_no_file_is_recorded_once(indexed):
 def test_bad_manifest_lines_are_reported_by_every_run(indexed):
     corpus, index = indexed
     with open(corpus / MANIFEST, "a", encoding="utf-8") as fh:
-        fh.write("not json\n" + json.dumps({"file": 3}) + "\n")
+        fh.write("not json\n" + json.dumps({"file": 3}) + "\n" + '{"file": "\\ud800.txt"}\n' * 2)
     first = run(corpus, index)
     assert [s["reason"].split(":")[0] for s in first["skipped_files"]] == [
-        "manifest line is not JSON", 'manifest line needs a "file" string']
+        "manifest line is not JSON", 'manifest line needs a "file" string',
+        'manifest "file" holds a lone surrogate (a \\uD800-\\uDFFF escape); line ignored'] + [
+        'manifest "file" holds a lone surrogate (a \\uD800-\\uDFFF escape); line ignored']
     again = run(corpus, index)  # the same bytes: problems come from the cache, not a parse
     assert again["skipped_files"] == first["skipped_files"] and again["unchanged"] == 5
 
