@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.solr_http import SolrClient
 from indexer.corpus import DEFAULT_MAX_BYTES
 from indexer.pipeline import DOC_TIME_BUDGET
 from indexer.run import FatalError, MassDeleteRefused, RunOptions, Summary, run_indexer
@@ -58,6 +57,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.sink == "solr":
         if not args.solr_url:
             p.error("--sink solr needs --solr-url URL or SOLR_URL (e.g. http://127.0.0.1:8983/solr)")
+        from common.solr_http import SolrClient  # here: http.client and friends cost every run ~0.1 s
+
         try:
             args.solr = SolrClient(args.solr_url, args.solr_collection)
         except ValueError as exc:

@@ -7,11 +7,12 @@ reason instead of raising, so one odd entry never stops a run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 from dataclasses import dataclass, field
+from hashlib import sha1
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,15 +52,39 @@ class Skip:
 
 @dataclass
 class Scan:
-    files: list[CorpusFile] = field(default_factory=list)
+    """The indexable files as columns, in path-component order (see scan_corpus), and the
+    rest as Skips. Columns, not one object per file: a run with nothing changed compares
+    them with the state cache's as whole lists (in C) and never needs a CorpusFile."""
+
+    root: str = ""  # the corpus folder, resolved: a file's location is root + "/" + rel
+    rels: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    mtimes: list[int] = field(default_factory=list)
+    max_bytes: int = DEFAULT_MAX_BYTES
     skipped: list[Skip] = field(default_factory=list)
     # Folders that could not be listed ("sub/", or "" for the corpus root): what they held
     # is unknown this run, so their files count as unchanged, not as deleted.
     unlisted: list[str] = field(default_factory=list)
 
+    def file(self, i: int) -> CorpusFile:
+        """The i-th file of the columns as a CorpusFile."""
+        rel = self.rels[i]
+        return CorpusFile(rel, f"{self.root}/{rel}", self.sizes[i], self.mtimes[i], self.max_bytes)
+
+    @property
+    def files(self) -> list[CorpusFile]:
+        """One CorpusFile per file, sorted by path (made when a run has work to do)."""
+        return sorted(map(self.file, range(len(self.rels))), key=lambda f: f.rel)
+
     def unknown(self, rel: str) -> bool:
         """True when rel lies in a folder this scan could not list."""
         return any(rel.startswith(prefix) for prefix in self.unlisted)
+
+
+def path_order(rel: str) -> str:
+    """The sort key of the scan's order: folder by folder, names sorted within each (a NUL
+    sorts before any character a name can hold, so strings compare as their parts would)."""
+    return rel.replace("/", "\0")
 
 
 def _inside(root: Path, target: Path) -> bool:
@@ -67,47 +92,94 @@ def _inside(root: Path, target: Path) -> bool:
 
 
 def scan_corpus(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Scan:
-    """Every supported file under root, at any depth, sorted by path; the rest as Skips."""
+    """Every supported file under root, at any depth, in path_order; the rest as Skips."""
     root = Path(root).resolve()
-    scan = Scan()
-    _scan_dir(root, str(root), "", max_bytes, scan)
-    scan.files.sort(key=lambda f: f.rel)
+    scan = Scan(root=str(root), max_bytes=max_bytes)
+    _scan_dir(root, None, str(root), "", scan)
     return scan
 
 
-def _scan_dir(root: Path, path: str, prefix: str, max_bytes: int, scan: Scan) -> None:
-    """One folder: stat files with os.scandir (cheap), recurse into real subfolders."""
+_SUFFIXES = tuple(SUPPORTED_SUFFIXES)
+_by_name = attrgetter("name")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _scan_dir(root: Path, parent_fd: int | None, name: str, prefix: str, scan: Scan) -> None:
+    """One folder: list it and stat its files relative to its descriptor, recurse into
+    real subfolders.
+
+    This loop is most of a run with nothing changed (200k files): one stat per file, by
+    name within an open folder (the kernel resolves one name, not the whole path), and no
+    object per file beyond its three column values."""
     try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        try:
+            with os.scandir(fd) as it:
+                entries = sorted(it, key=_by_name)
+        except BaseException:
+            os.close(fd)
+            raise
     except OSError as exc:
         scan.skipped.append(Skip(prefix.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc} "
                                  "(its indexed files are kept)"))
         scan.unlisted.append(prefix)
         return
+    try:
+        _scan_entries(root, fd, entries, prefix, scan)
+    finally:
+        os.close(fd)
+
+
+def _scan_entries(root: Path, fd: int, entries: list[os.DirEntry], prefix: str, scan: Scan) -> None:
+    rels, sizes, mtimes, max_bytes = scan.rels, scan.sizes, scan.mtimes, scan.max_bytes
     for entry in entries:
         name = entry.name
-        if name.startswith("."):
+        if name[0] == ".":
             continue
-        rel = prefix + name
         if entry.is_symlink():
-            try:
-                is_folder = entry.is_dir()
-            except OSError:  # a loop: ELOOP
-                is_folder = False
-            if not is_folder and os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES:
+            if not _symlink_ok(root, entry, prefix + name, scan):
                 continue
-            reason = _symlink_reason(root, Path(entry.path), folder=is_folder)
-            if reason:
-                scan.skipped.append(Skip(rel, reason))
+        elif entry.is_dir():  # not a symlink: a real folder
+            _scan_dir(root, fd, name, prefix + name + "/", scan)
+            continue
+        elif not name.lower().endswith(_SUFFIXES):
+            continue
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            scan.skipped.append(Skip(prefix + name, f"cannot stat file: {exc.strerror or exc}"))
+            continue
+        size = st.st_size
+        # the usual file: regular, not empty, within the limit, readable by anyone
+        if not (0 < size <= max_bytes and st.st_mode & _TYPE_AND_READ == _REGULAR_READABLE and name.isascii()):
+            skip = _file_problem(fd, name, prefix + name, st, max_bytes)
+            if skip is not None:
+                scan.skipped.append(skip)
                 continue
-        elif entry.is_dir(follow_symlinks=False):
-            _scan_dir(root, entry.path, rel + "/", max_bytes, scan)
-            continue
-        if os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES:
-            continue
-        skip = _check_file(entry, rel, max_bytes, scan)
-        if skip is not None:
-            scan.skipped.append(skip)
+        rels.append(prefix + name)
+        sizes.append(size)
+        mtimes.append(st.st_mtime_ns)
+
+
+# S_IFREG and read permission for owner, group and others: such a file needs no access()
+# call (one system call per file was a tenth of the scan).
+_REGULAR_READABLE = stat.S_IFREG | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+_TYPE_AND_READ = 0o170000 | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # S_IFMT: the file type bits
+
+
+def _symlink_ok(root: Path, entry: os.DirEntry, rel: str, scan: Scan) -> bool:
+    """Whether a symlink is scanned as a file; a Skip is recorded for those that matter."""
+    try:
+        is_folder = entry.is_dir()
+    except OSError:  # a loop: ELOOP
+        is_folder = False
+    if not is_folder and not entry.name.lower().endswith(_SUFFIXES):
+        return False
+    reason = _symlink_reason(root, root / rel, folder=is_folder)
+    if reason:
+        scan.skipped.append(Skip(rel, reason))
+        return False
+    return True
 
 
 def _symlink_reason(root: Path, path: Path, folder: bool) -> str:
@@ -120,8 +192,8 @@ def _symlink_reason(root: Path, path: Path, folder: bool) -> str:
     return "symlinked folder inside the corpus (not followed; index the real folder)" if folder else ""
 
 
-def _check_file(entry: os.DirEntry, rel: str, max_bytes: int, scan: Scan) -> Skip | None:
-    """Stat one file and append it to the scan, or return why it is skipped."""
+def _file_problem(fd: int, name: str, rel: str, st: os.stat_result, max_bytes: int) -> Skip | None:
+    """Why a file the fast check did not pass is skipped, or None when it is fine after all."""
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:
@@ -129,19 +201,14 @@ def _check_file(entry: os.DirEntry, rel: str, max_bytes: int, scan: Scan) -> Ski
         # a stored path or JSON; report the name with the odd bytes escaped.
         shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         return Skip(shown, "file name is not valid UTF-8 (rename the file)")
-    try:
-        st = entry.stat()
-    except OSError as exc:
-        return Skip(rel, f"cannot stat file: {exc.strerror or exc}")
     if not stat.S_ISREG(st.st_mode):
         return Skip(rel, "not a regular file")
     if st.st_size == 0:
         return Skip(rel, "empty file")
     if st.st_size > max_bytes:
         return Skip(rel, f"file too large ({st.st_size} bytes > limit of {max_bytes})")
-    if not os.access(entry.path, os.R_OK):
+    if not os.access(name, os.R_OK, dir_fd=fd):
         return Skip(rel, "file not readable (permission denied)")
-    scan.files.append(CorpusFile(rel, entry.path, st.st_size, st.st_mtime_ns, max_bytes))
     return None
 
 
@@ -177,23 +244,126 @@ def read_corpus_file(f: CorpusFile) -> bytes:
     return b"".join(chunks)
 
 
-@dataclass
-class Manifest:
-    """Per-file metadata from manifest.jsonl; values here win over extracted ones."""
+MANIFEST_FIELDS = ("url", "date", "source", "title")
+ABSENT = "absent"  # the fingerprint of a corpus without a manifest
+_scan_json = json.JSONDecoder().scan_once
+_BLANK = object()
 
-    entries: dict[str, dict] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)
-    problems: list[Skip] = field(default_factory=list)
+
+class Manifest:
+    """Per-file metadata from manifest.jsonl; values here win over extracted ones.
+
+    Parsed on first use when its bytes are those the last completed run recorded
+    (``unchanged``): every indexed file's entry hash is then the one in its state, so a
+    run with nothing to do never parses 200k lines. ``problems`` are known either way."""
+
+    def __init__(self, text: str = "", fingerprint: str | None = ABSENT, problems: list[Skip] | None = None):
+        self.fingerprint = fingerprint  # size and SHA-1 of the bytes; None when unreadable
+        self.unchanged = problems is not None
+        self.problems: list[Skip] = problems if problems is not None else []
+        self._text: str | None = text
+        self._objs: dict[str, dict] = {}
+        self.hashes: dict[str, str] = {}
+        if not self.unchanged:
+            self._parse()
 
     def entry(self, rel: str) -> dict:
-        return self.entries.get(rel, {})
+        obj = self._parsed()._objs.get(rel)
+        return {} if obj is None else _entry_of(obj)
 
     def entry_hash(self, rel: str) -> str:
         """Hash of a file's manifest line, so editing it re-indexes that file."""
-        return self.hashes.get(rel, "")
+        return self._parsed().hashes.get(rel, "")
+
+    def entry_hashes(self) -> dict[str, str]:
+        """Every entry's hash by file (parsed now if it was not): for loops over 200k files."""
+        return self._parsed().hashes
+
+    @property
+    def parsed(self) -> bool:
+        return self._text is None
+
+    def record(self) -> dict | None:
+        """What the state cache keeps of this manifest (None: nothing to rely on)."""
+        if self.fingerprint is None:
+            return None
+        return {"fingerprint": self.fingerprint, "problems": [[p.path, p.reason] for p in self.problems]}
+
+    def _parsed(self) -> "Manifest":
+        if self._text is not None:
+            self._parse()
+        return self
+
+    def _parse(self) -> None:
+        """One pass over the lines; the C scanner of json per line, json.loads only to
+        word the error of a line that is not JSON."""
+        text, self._text = self._text or "", None
+        report = not self.unchanged  # else the same bytes' problems are already known
+        problems: list[Skip] = []
+        lines_of: dict[str, int] = {}  # file -> the line of its entry
+        objs, hashes = self._objs, self.hashes
+        for number, line in enumerate(text.splitlines(), 1):
+            obj = _json_object(line)
+            if obj is _BLANK:
+                continue
+            if isinstance(obj, Exception):
+                problems.append(Skip(f"{MANIFEST}:{number}", f"manifest line is not JSON: {obj}"))
+                continue
+            name = obj.get("file") if type(obj) is dict else None
+            if not isinstance(name, str):
+                problems.append(Skip(f"{MANIFEST}:{number}", 'manifest line needs a "file" string'))
+                continue
+            if not name.isascii() and not _is_unicode(name):
+                # a "\ud800" escape: no file has that name, and quoting it in the run's
+                # summary made every run fail writing last_run.json
+                problems.append(Skip(f"{MANIFEST}:{number}", 'manifest "file" holds a lone surrogate '
+                                                             '(a \\uD800-\\uDFFF escape); line ignored'))
+                continue
+            rel = _normalize_rel(name)
+            if rel in lines_of:
+                # the last entry wins, as it always did; a scraper that appends corrections
+                # keeps working, and the run now says which earlier line was overridden
+                problems.append(Skip(f"{MANIFEST}:{number}", f"duplicate manifest entry for {rel} (also "
+                                                             f"line {lines_of[rel]}); this later entry is used"))
+            lines_of[rel] = number
+            url = obj.get("url")
+            if isinstance(url, str) and url.strip() and (problem := url_problem(url)):
+                problems.append(Skip(f"{MANIFEST}:{number}",
+                                     f"manifest url is not a valid URL ({problem}); url ignored"))
+                obj = {k: v for k, v in obj.items() if k != "url"}
+            objs[rel] = obj
+            hashes[rel] = sha1(line.strip().encode("utf-8")).hexdigest()[:16]
+        if report:
+            self.problems = problems
 
 
-MANIFEST_FIELDS = ("url", "date", "source", "title")
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _entry_of(obj: dict) -> dict:
+    """The fields a manifest line gives: the known ones, non-empty strings."""
+    return {k: v for k in MANIFEST_FIELDS if isinstance(v := obj.get(k), str) and v.strip()}
+
+
+def _json_object(line: str):
+    """The JSON value of a line, _BLANK for a blank line, or the error json.loads raises."""
+    try:
+        value, end = _scan_json(line, 0)
+        if end == len(line):
+            return value
+    except (StopIteration, ValueError, RecursionError):
+        pass
+    if not line.strip():
+        return _BLANK
+    try:  # whitespace around the value, or not JSON: json.loads decides and words the error
+        return json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return exc
 
 
 def _normalize_rel(name: str) -> str:
@@ -213,41 +383,28 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def load_manifest(root: Path) -> Manifest:
-    """Read manifest.jsonl if present; bad lines are reported, not fatal."""
-    manifest = Manifest()
+def load_manifest(root: Path, known: dict | None = None) -> Manifest:
+    """Read manifest.jsonl if present; bad lines are reported, not fatal.
+
+    ``known`` is the last completed run's ``Manifest.record()``: when the bytes are the
+    same (size and SHA-1 of the whole file, a few ms for 200k lines), its problems are
+    reused and the lines are parsed only if the run needs an entry."""
     path = Path(root) / MANIFEST
-    if not path.is_file():
-        return manifest
-    try:
-        lines = path.read_text("utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        manifest.problems.append(Skip(MANIFEST, f"manifest unreadable: {exc}"))
-        return manifest
-    lines_of: dict[str, int] = {}  # file -> the line of its entry
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{MANIFEST}:{number}"
+    text, fingerprint = "", ABSENT
+    if path.is_file():
         try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            manifest.problems.append(Skip(where, f"manifest line is not JSON: {exc}"))
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("file"), str):
-            manifest.problems.append(Skip(where, 'manifest line needs a "file" string'))
-            continue
-        rel = _normalize_rel(obj["file"])
-        if rel in lines_of:
-            # the last entry wins, as it always did; a scraper that appends corrections
-            # keeps working, and the run now says which earlier line was overridden
-            manifest.problems.append(Skip(where, f"duplicate manifest entry for {rel} (also line "
-                                                 f"{lines_of[rel]}); this later entry is used"))
-        lines_of[rel] = number
-        entry = {k: obj[k] for k in MANIFEST_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()}
-        if "url" in entry and (problem := url_problem(entry["url"])):
-            manifest.problems.append(Skip(where, f"manifest url is not a valid URL ({problem}); url ignored"))
-            del entry["url"]
-        manifest.entries[rel] = entry
-        manifest.hashes[rel] = hashlib.sha1(line.strip().encode("utf-8")).hexdigest()[:16]
-    return manifest
+            data = path.read_bytes()
+            text = data.decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            manifest = Manifest(fingerprint=None)
+            manifest.problems.append(Skip(MANIFEST, f"manifest unreadable: {exc}"))
+            return manifest
+        fingerprint = f"{len(data)}:{sha1(data).hexdigest()}"
+    if isinstance(known, dict) and known.get("fingerprint") == fingerprint:
+        try:
+            problems = [Skip(str(where), str(reason)) for where, reason in known.get("problems", [])]
+        except (TypeError, ValueError):
+            problems = None  # a record this version cannot read: parse as if unknown
+        if problems is not None:
+            return Manifest(text, fingerprint, problems)
+    return Manifest(text, fingerprint)
