@@ -17,7 +17,8 @@ word (both fields, or the one named); a phrase, in each field where it occurs, t
 of its words' scores in that field (as Whoosh scores a phrase); each term of a prefix's
 expansion, one field at a time. source:/tag: filters select and do not score. Partial
 matches of a relaxed query are scaled by their coordination factor (``search.relax``);
-then the top candidates are re-ranked by proximity, on positions read for them alone.
+a verbose query adds its feedback terms' BM25F (``search.feedback``); then the top
+candidates are re-ranked by proximity, on positions read for them alone.
 """
 
 from __future__ import annotations
@@ -282,7 +283,7 @@ def _expansion_explain(view: IndexView, exp: Expansion | None, doc: int, params:
 
 
 def explain(view: IndexView, m: Matches, doc: int, params: RankingParams, relaxed=None,
-            share: float | None = None, expansion: Expansion | None = None) -> dict:
+            share: float | None = None, fed: Expansion | None = None) -> dict:
     """Why a hit scored what it did: each word's BM25F part per field, the other clauses,
     the relaxation (coordination), the feedback terms and the proximity boost, in the order
     they apply."""
@@ -303,14 +304,14 @@ def explain(view: IndexView, m: Matches, doc: int, params: RankingParams, relaxe
     has_all = relaxed is None or relaxed.has_all(doc)
     ranked_first = relaxed is None or relaxed.first is None or bool(relaxed.in_first(d)[0])
     s = share or 0.0
-    fed = _expansion_explain(view, expansion, doc, params)
-    added = fed["score"] if fed else 0.0
+    fed_part = _expansion_explain(view, fed, doc, params)
+    added = fed_part["score"] if fed_part else 0.0
     return {
         "words": words,
         "clauses": clauses,
         "bm25f": round(total, 4),
         "relaxation": {"all_words": has_all, "ranked_first": ranked_first, "coord_factor": round(coord, 4)},
-        "expansion": fed,
+        "expansion": fed_part,
         "proximity": {"share": round(s, 4), "slop": params.prox_slop, "boost": params.prox_boost,
                       "factor": round(1 + params.prox_boost * s, 4), "applied": share is not None},
         "score": round((total * coord + added) * (1 + params.prox_boost * s), 4),
