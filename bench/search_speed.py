@@ -1,6 +1,6 @@
 """Search speed through the WSGI app vs SQLite FTS5, at 20k (and optionally 200k) stories.
 
-    PYTHONPATH=. python bench/search_speed.py [--copies 10] [--reps 3] [--backend whoosh solr]
+    PYTHONPATH=. python bench/search_speed.py [--copies 10] [--reps 3] [--backend whoosh solr] [--verbose]
 
 ``--backend solr`` serves the same app with SEARCH_BACKEND=solr over a local SolrCloud
 (solr/launcher: 2 nodes, 2 shards x 2 replicas on this machine) loaded with the same
@@ -18,6 +18,10 @@ Two FTS5 peers answer the same texts and queries in the same run, interleaved:
   over the any-word matches, the same JSON shape.
 - **FTS5 in-process** (kept from earlier rounds): ``bm25`` top 10 + ``snippet()`` of the
   all-word matches called in this process, no HTTP, no facets, no total.
+
+``--verbose`` asks TIME's 83 queries instead (sentences and questions of 3-19 words, the
+queries pseudo-relevance feedback runs for; the default 50 have 1-3 words and never use
+it), and the library CPU line adds ours with feedback off.
 
 Warm: one untimed pass first; no result cache anywhere. Prints p50/p95 of each, the
 ratios and the servers' RSS, then the library's CPU per query next to FTS5's.
@@ -109,13 +113,16 @@ def library_cpu(index_dir: Path, db: sqlite3.Connection, reps: int) -> None:
     engine itself costs, and the gap to the HTTP figures is the web stack's share."""
     from bench.fts5_server import app_search
     from search.engine import SearchEngine
+    from search.ranking import DEFAULT
     from search.request import SearchRequest
 
-    engine = SearchEngine(index_dir)
+    engine, plain = SearchEngine(index_dir), SearchEngine(index_dir, DEFAULT.with_(prf_docs=0))
     for q in QUERIES:
         engine.search(SearchRequest(q=q))
+        plain.search(SearchRequest(q=q))
     runs = {"ours": lambda q: engine.search(SearchRequest(q=q)), "FTS5 same work": lambda q: app_search(db, q),
-            "FTS5 top 10 only": lambda q: fts_query(db, q)}
+            "FTS5 top 10 only": lambda q: fts_query(db, q),
+            "ours, feedback off": lambda q: plain.search(SearchRequest(q=q))}
     cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(reps):
         for q in QUERIES:
@@ -124,13 +131,16 @@ def library_cpu(index_dir: Path, db: sqlite3.Connection, reps: int) -> None:
                 run(q)
                 cpu[name].append((time.process_time() - t0) * 1000)
     engine.close()
+    plain.close()
     ours = cpu["ours"]
     print("library CPU ms per query (no HTTP), p50 / p95: "
           + ", ".join(f"{name} {pct(v, .5):.2f} / {pct(v, .95):.2f}" for name, v in cpu.items())
           + "; ours / FTS5 same work "
           + f"{pct(ours, .5) / pct(cpu['FTS5 same work'], .5):.2f}x / {pct(ours, .95) / pct(cpu['FTS5 same work'], .95):.2f}x"
           + "; ours / FTS5 top 10 only "
-          + f"{pct(ours, .5) / pct(cpu['FTS5 top 10 only'], .5):.2f}x / {pct(ours, .95) / pct(cpu['FTS5 top 10 only'], .95):.2f}x")
+          + f"{pct(ours, .5) / pct(cpu['FTS5 top 10 only'], .5):.2f}x / {pct(ours, .95) / pct(cpu['FTS5 top 10 only'], .95):.2f}x"
+          + "; ours / ours with feedback off "
+          + f"{pct(ours, .5) / pct(cpu['ours, feedback off'], .5):.2f}x / {pct(ours, .95) / pct(cpu['ours, feedback off'], .95):.2f}x")
 
 
 def print_sizes(index_dir: Path, fts_path: Path) -> None:
@@ -157,7 +167,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="reuse/keep the index and FTS5 db in this folder")
     ap.add_argument("--backend", nargs="+", choices=("whoosh", "solr"), default=["whoosh"])
+    ap.add_argument("--verbose", action="store_true", help="TIME's 83 sentence queries instead of the 50 short ones")
     args = ap.parse_args()
+    if args.verbose:
+        from bench.relevance import load_time
+
+        QUERIES[:] = [" ".join(t.split()) for t in load_time().queries.values()]
     work = args.keep or Path(tempfile.mkdtemp(prefix="speed-"))
     work.mkdir(parents=True, exist_ok=True)
     index_dir, fts_path = work / f"index-{args.copies}", work / f"fts5-{args.copies}.db"

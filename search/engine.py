@@ -316,12 +316,13 @@ class SearchEngine:
             fallback = "any_words" if relaxed is not None and len(filtered) and not len(relaxed.all_words) else None
             total = len(filtered)
             shares: dict[int, float] | None = {} if req.explain else None
-            page = self._page(v, m, filtered, req, parsed, relaxed, shares)
+            expanded: list = []  # the feedback expansion rank used, if any (for explain)
+            page = self._page(v, m, filtered, req, parsed, relaxed, shares, expanded)
             hits = self._hits(v, page, parsed, relaxed)
             for hit in hits:
                 hit.cluster = clusters.cluster_dict(dc, hit.id)
             if shares is not None:
-                self._explain(v, m, hits, page, relaxed, shares)
+                self._explain(v, m, hits, page, relaxed, shares, expanded[0] if expanded else None)
             suggestion = None
             if parsed.plain_words and (total < SUGGEST_BELOW or fallback):
                 suggestion = suggest(v.searcher, parsed)
@@ -342,7 +343,7 @@ class SearchEngine:
             )
 
     def _page(self, v, m, filtered, req: SearchRequest, parsed: ParsedQuery, relaxed,
-              shares: dict[int, float] | None) -> list[tuple[int, float | None]]:
+              shares: dict[int, float] | None, expanded: list) -> list[tuple[int, float | None]]:
         """The requested page of (docnum, score): ranked, or by date when asked or when
         the query has no words to rank by."""
         offset = (req.page - 1) * req.size
@@ -352,7 +353,8 @@ class SearchEngine:
         if sort == "relevance" and not parsed.has_text_clauses:
             sort = "newest"
         if sort == "relevance":
-            ranked = rank(v, m, filtered, offset + req.size, self.params, v.columns.id_rank, relaxed, shares)
+            ranked = rank(v, m, filtered, offset + req.size, self.params, v.columns.id_rank, relaxed, shares,
+                          expanded)
             page = [(d, round(sc, 4)) for d, sc in ranked]
         else:
             page = by_date(v.columns, filtered, sort, offset + req.size)
@@ -400,12 +402,12 @@ class SearchEngine:
         return marks
 
     def _explain(self, v: IndexView, m, hits: list[Hit], page, relaxed: Relaxation | None,
-                 shares: dict[int, float]) -> None:
+                 shares: dict[int, float], expansion=None) -> None:
         """Attach each ranked hit's score breakdown (hits sorted by date have no score to explain)."""
         for hit, (d, score) in zip(hits, page):
             if score is None:
                 continue
-            hit.explain = explain(v, m, d, self.params, relaxed, shares.get(d))
+            hit.explain = explain(v, m, d, self.params, relaxed, shares.get(d), expansion)
             hit.explain["relaxation"]["missing_words"] = hit.missing_words
 
     def _hits(self, v: IndexView, page: list[tuple[int, float | None]], parsed: ParsedQuery,

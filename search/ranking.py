@@ -28,6 +28,10 @@ the odd query ids of TIME, Cranfield, the Reuters topic queries and the topical 
 each (``bench/relevance.py --tune``: each point's per-query gap to these defaults, pooled
 over the six sets), and are reported on the even ids and on all of them.
 
+Feedback: a query of ``prf_min_words`` words or more (a pasted sentence, a question) adds
+the best ``prf_terms`` terms of its first pass's top ``prf_docs`` articles at ``prf_weight``
+(``search.feedback``); it re-orders the matches and never changes which documents match.
+
 Proximity: the top candidates are re-ranked by the share of adjacent query-word pairs that
 occur within ``prox_slop`` positions of each other in the body, in either order unless
 ``prox_ordered`` (score * (1 + prox_boost * share)). It never changes which documents
@@ -61,6 +65,13 @@ class RankingParams:
     all_first_max: int = 3
     # Small-folder idf smoothing: idf_m pseudo-articles without the word (see bm25_idf).
     idf_m: float = 50.0
+    # Pseudo-relevance feedback (search.feedback) for queries of prf_min_words words or
+    # more: the best prf_terms terms of the first pass's top prf_docs articles, added at
+    # prf_weight (0 articles: off).
+    prf_docs: int = 5
+    prf_terms: int = 10
+    prf_weight: float = 0.15
+    prf_min_words: int = 4
 
     def with_(self, **changes: object) -> "RankingParams":
         return replace(self, **changes)  # type: ignore[arg-type]

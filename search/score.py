@@ -17,13 +17,15 @@ word (both fields, or the one named); a phrase, in each field where it occurs, t
 of its words' scores in that field (as Whoosh scores a phrase); each term of a prefix's
 expansion, one field at a time. source:/tag: filters select and do not score. Partial
 matches of a relaxed query are scaled by their coordination factor (``search.relax``);
-then the top candidates are re-ranked by proximity, on positions read for them alone.
+a verbose query adds its feedback terms' BM25F (``search.feedback``); then the top
+candidates are re-ranked by proximity, on positions read for them alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from search.feedback import Expansion, expansion
 from search.match import Matches, clause_fields, contains, expanded_terms, phrase_docs, term_text, word_terms
 from search.query import Clause
 from search.ranking import RankingParams, bm25_idf
@@ -99,6 +101,22 @@ def bm25f(view: IndexView, m: Matches, cand: np.ndarray, params: RankingParams) 
     return total
 
 
+def query_terms(m: Matches) -> set[str]:
+    """The index terms of the query's scored clauses (what feedback must not add again)."""
+    terms: set[str] = set()
+    for c in m.scored:
+        terms.update(word_terms(c) if c.kind == "word" else (term_text(w) for w in c.words))
+    return terms
+
+
+def expansion_scores(view: IndexView, exp: Expansion, cand: np.ndarray, params: RankingParams) -> np.ndarray:
+    """What the feedback terms add per candidate: scale * sum of weight * BM25F."""
+    total = np.zeros(len(cand), dtype=np.float64)
+    for t, w in exp.terms:
+        total += w * word_score(view, t, ("title", "body"), cand, params)
+    return exp.scale * total
+
+
 def top_k(scores: np.ndarray, cand: np.ndarray, k: int, tie: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
     """Indices of the k best candidates, best first: the first tier (mask ``first``) before
     the rest, then by score, equal scores by tie[cand] ascending."""
@@ -147,26 +165,26 @@ def proximity(view: IndexView, docs: list[int], words: list[str], params: Rankin
     return {d: c / len(pairs) for d, c in zip(docs_.tolist(), counts.tolist())}
 
 
-def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: RankingParams, tie: np.ndarray,
-         relaxed=None, shares: dict[int, float] | None = None) -> list[tuple[int, float]]:
-    """The best ``need`` candidates as (doc, score): BM25F (times the coordination factor of
-    a partial match), then the proximity re-rank of the first RERANK_DEPTH; all-words
-    matches first when ``relaxed`` says so, equal scores in id order (tie: rank by id).
-    ``shares`` (if given) receives each re-ranked document's proximity share."""
-    scores = bm25f(view, m, cand, params)
-    first = None
-    if relaxed is not None:
-        scores = scores * relaxed.coord(cand, params)
-        first = relaxed.in_first(cand) if relaxed.first is not None else None
+def shares_of(view: IndexView, docs: list[int], words: list[str], params: RankingParams,
+              known: dict[int, float]) -> dict[int, float]:
+    """Proximity shares of ``docs``, computed once per document (``known`` keeps them: the
+    feedback's first pass and the final order re-rank overlapping heads)."""
+    todo = [d for d in docs if d not in known]
+    if todo:
+        found = proximity(view, todo, words, params) if words else {}
+        known.update({d: found.get(d, 0.0) for d in todo})
+    return known
+
+
+def ordered(view: IndexView, m: Matches, cand: np.ndarray, scores: np.ndarray, need: int, params: RankingParams,
+            tie: np.ndarray, first: np.ndarray | None, known: dict[int, float]) -> list[tuple[int, float]]:
+    """The best ``need`` (doc, score) by score, the head re-ranked by proximity."""
     best = top_k(scores, cand, max(need, RERANK_DEPTH), tie, first)
     docs = cand[best].tolist()
     # Only the fixed head is re-ranked, whatever ``need`` is: a head that grew with the
     # page asked for gave each page its own order (a hit repeated or skipped between
     # pages). The boost never lowers a score, so the head stays ahead of the rest.
-    head = docs[:RERANK_DEPTH]
-    bonus = proximity(view, head, m.words, params) if m.words else {}
-    if shares is not None:
-        shares.update({d: bonus.get(d, 0.0) for d in head})
+    bonus = shares_of(view, docs[:RERANK_DEPTH], m.words, params, known)
     boost = np.fromiter((bonus.get(d, 0.0) for d in docs), dtype=np.float64, count=len(docs))
     final = (scores[best] * (1.0 + params.prox_boost * boost)).tolist()
     later = np.zeros(len(docs), dtype=bool) if first is None else ~first[best]
@@ -175,12 +193,46 @@ def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: Ranki
     return [(docs[i], final[i]) for i in order.tolist()]
 
 
+def rank(view: IndexView, m: Matches, cand: np.ndarray, need: int, params: RankingParams, tie: np.ndarray,
+         relaxed=None, shares: dict[int, float] | None = None,
+         expanded: list[Expansion] | None = None) -> list[tuple[int, float]]:
+    """The best ``need`` candidates as (doc, score): BM25F (times the coordination factor of
+    a partial match), plus a verbose query's feedback terms (``search.feedback``, from the
+    first pass's top ``prf_docs``), then the proximity re-rank of the first RERANK_DEPTH;
+    all-words matches first when ``relaxed`` says so, equal scores in id order (tie: rank
+    by id). ``shares`` (if given) receives each re-ranked document's proximity share,
+    ``expanded`` the expansion used (if any)."""
+    scores = bm25f(view, m, cand, params)
+    first = None
+    if relaxed is not None:
+        scores = scores * relaxed.coord(cand, params)
+        first = relaxed.in_first(cand) if relaxed.first is not None else None
+    known: dict[int, float] = {}
+    if params.prf_docs > 0 and len(m.words) >= params.prf_min_words and len(cand) > 1:
+        top = ordered(view, m, cand, scores, params.prf_docs, params, tie, first, known)
+        exp = expansion(view, [d for d, _ in top], np.array([s for _, s in top]), query_terms(m),
+                        params.prf_terms, params.prf_weight)
+        if exp is not None:
+            scores = scores + expansion_scores(view, exp, cand, params)
+            if expanded is not None:
+                expanded.append(exp)
+    result = ordered(view, m, cand, scores, need, params, tie, first, known)
+    if shares is not None:
+        head = cand[top_k(scores, cand, RERANK_DEPTH, tie, first)].tolist()
+        shares.update({d: known.get(d, 0.0) for d in head})
+    return result
+
+
 # -- explain: one hit's score broken down -----------------------------------------------
 
 
 def _word_explain(view: IndexView, word: str, doc: int, params: RankingParams) -> dict:
     """One word's BM25F part: per field tf, length, norm and x; then idf and f(x)."""
-    t = term_text(word)
+    return _term_explain(view, term_text(word), doc, params)
+
+
+def _term_explain(view: IndexView, t: str, doc: int, params: RankingParams) -> dict:
+    """One index term's BM25F part in one document."""
     d = np.array([doc], dtype=np.int64)
     fields, x = {}, 0.0
     for f in ("title", "body"):
@@ -214,10 +266,27 @@ def _clause_label(clause) -> str:
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
+def _expansion_explain(view: IndexView, exp: Expansion | None, doc: int, params: RankingParams) -> dict | None:
+    """What each feedback term added to one hit: scale * weight * its BM25F there."""
+    if exp is None:
+        return None
+    terms, total = [], 0.0
+    for t, w in exp.terms:
+        part = _term_explain(view, t, doc, params)
+        if part["fields"]:
+            part["weight"] = round(w, 4)
+            part["added"] = round(exp.scale * w * part["score"], 4)
+            terms.append(part)
+            total += exp.scale * w * part["score"]
+    return {"from_docs": len(exp.docs), "scale": round(exp.scale, 4), "terms": terms,
+            "all_terms": [t for t, _w in exp.terms], "score": round(total, 4)}
+
+
 def explain(view: IndexView, m: Matches, doc: int, params: RankingParams, relaxed=None,
-            share: float | None = None) -> dict:
+            share: float | None = None, fed: Expansion | None = None) -> dict:
     """Why a hit scored what it did: each word's BM25F part per field, the other clauses,
-    the relaxation (coordination) and the proximity boost, in the order they apply."""
+    the relaxation (coordination), the feedback terms and the proximity boost, in the order
+    they apply."""
     d = np.array([doc], dtype=np.int64)
     words, clauses, total = [], [], 0.0
     for c in m.scored:
@@ -235,12 +304,15 @@ def explain(view: IndexView, m: Matches, doc: int, params: RankingParams, relaxe
     has_all = relaxed is None or relaxed.has_all(doc)
     ranked_first = relaxed is None or relaxed.first is None or bool(relaxed.in_first(d)[0])
     s = share or 0.0
+    fed_part = _expansion_explain(view, fed, doc, params)
+    added = fed_part["score"] if fed_part else 0.0
     return {
         "words": words,
         "clauses": clauses,
         "bm25f": round(total, 4),
         "relaxation": {"all_words": has_all, "ranked_first": ranked_first, "coord_factor": round(coord, 4)},
+        "expansion": fed_part,
         "proximity": {"share": round(s, 4), "slop": params.prox_slop, "boost": params.prox_boost,
                       "factor": round(1 + params.prox_boost * s, 4), "applied": share is not None},
-        "score": round(total * coord * (1 + params.prox_boost * s), 4),
+        "score": round((total * coord + added) * (1 + params.prox_boost * s), 4),
     }

@@ -114,3 +114,12 @@ def test_index_spans_are_nltks_spans() -> None:
     assert len(long_text) > 2 * TOKENIZE_PIECE
     for text in texts + [long_text]:
         assert list(span_tokenize(text)) == list(nltk_tokenizer().span_tokenize(text)), text[:80]
+
+
+def test_term_counts_are_the_index_terms_occurrences() -> None:
+    """Feedback's counting shortcut counts what indexing records, hyphen parts included."""
+    from common.analysis import term_counts, term_spans
+
+    for text in real_texts(300):
+        assert dict(term_counts(text)) == {t: len(occ) for t, occ in term_spans(text).items()}, text[:80]
+    assert term_counts("well-known, well known")["well"] == 2

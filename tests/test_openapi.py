@@ -40,6 +40,7 @@ def validate(spec, path, status, body):
 CASES = [
     ("/api/search", "/api/search?q=megvii", 200),
     ("/api/search", '/api/search?q=megvii+blacklisting+"facial+recognition"+xinjiang&explain=true', 200),
+    ("/api/search", "/api/search?q=megvii+cleared+to+sell+surveillance+app+after+rights+report&explain=true", 200),
     ("/api/search", "/api/search?q=megvii&explain=perhaps", 400),
     ("/api/search", "/api/search?q=", 200),
     ("/api/search", "/api/search?q=megvi+survelance&from=2019&sort=newest&size=1&page=2", 200),

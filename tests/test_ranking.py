@@ -99,10 +99,50 @@ def test_a_deeper_page_never_reorders_an_earlier_one(view):
     every match once (the proximity re-rank covers a fixed head, not one that grows with
     the page asked for; it did, and a hit could repeat or be skipped at a page boundary)."""
     tie = view.columns.id_rank
-    for q in ("the government said", "economy growth", "mobile phone market"):
+    for q in ("the government said", "economy growth", "mobile phone market", VERBOSE):
         m = match(view, parse_query(q), "relaxed")
         assert len(m.docs) > 150, "enough matches for pages beyond the re-ranked head"
         full = [d for d, _ in rank(view, m, m.docs, len(m.docs), DEFAULT, tie)]
         assert sorted(full) == m.docs.tolist()
         for need in (10, 99, 100, 101, 150):
             assert [d for d, _ in rank(view, m, m.docs, need, DEFAULT, tie)] == full[:need], (q, need)
+
+
+VERBOSE = "how the government plans to cut taxes for small firms"
+NO_FEEDBACK = DEFAULT.with_(prf_docs=0)
+
+
+def test_feedback_adds_the_expansion_terms_bm25f_at_their_weights(view):
+    """A verbose query's score is its own BM25F plus scale * sum(weight * BM25F) of the
+    feedback terms, each computed by hand from Whoosh's matchers (no proximity here)."""
+    p = DEFAULT.with_(prox_boost=0.0)
+    m = match(view, parse_query(VERBOSE), "any")
+    assert len(m.words) >= p.prf_min_words
+    expanded = []
+    ranked = rank(view, m, m.docs, 20, p, view.columns.id_rank, expanded=expanded)
+    (exp,) = expanded
+    assert len(exp.terms) == p.prf_terms and sum(w for _t, w in exp.terms) == pytest.approx(1.0)
+    assert exp.docs == tuple(d for d, _ in rank(view, m, m.docs, p.prf_docs, NO_FEEDBACK.with_(prox_boost=0.0),
+                                                  view.columns.id_rank))
+    own = {term_text(w) for w in m.words}
+    assert not own & {t for t, _w in exp.terms}, "no query term is added again"
+    base = dict(zip(m.docs.tolist(), bm25f(view, m, m.docs, p).tolist()))
+    for d, sc in ranked:
+        added = exp.scale * sum(w * by_hand(view.searcher, t, d) for t, w in exp.terms)
+        assert sc == pytest.approx(base[d] + added, rel=1e-9)
+    assert exp.scale == pytest.approx(p.prf_weight * len(own))
+
+
+def test_feedback_reorders_a_verbose_query_and_leaves_short_ones_alone(view):
+    tie = view.columns.id_rank
+    m = match(view, parse_query(VERBOSE), "relaxed")
+    with_fb = [d for d, _ in rank(view, m, m.docs, len(m.docs), DEFAULT, tie)]
+    without = [d for d, _ in rank(view, m, m.docs, len(m.docs), NO_FEEDBACK, tie)]
+    assert sorted(with_fb) == sorted(without) == m.docs.tolist(), "the same matches, only reordered"
+    assert with_fb[:10] != without[:10]
+    short = match(view, parse_query("oil prices rise"), "relaxed")
+    assert len(short.words) < DEFAULT.prf_min_words
+    expanded = []
+    assert rank(view, short, short.docs, 10, DEFAULT, tie, expanded=expanded) == \
+        rank(view, short, short.docs, 10, NO_FEEDBACK, tie)
+    assert expanded == []

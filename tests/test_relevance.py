@@ -174,3 +174,26 @@ def test_hyphenated_query_word_matches_its_parts(seeds):
     parts = {h.path[:3] for h in search(seeds, "education", size=10).hits}
     found = {h.path[:3] for h in search(seeds, "re-education", size=10).hits}
     assert whole and whole <= found and parts <= found
+
+
+def test_explain_lists_the_feedback_terms_of_a_verbose_query(seeds):
+    """A query of prf_min_words words or more is expanded: explain lists each feedback
+    term's weight and BM25F part, and the parts still add up to the hit's score."""
+    q = "megvii cleared to sell surveillance app after rights report"
+    res = search(seeds, q, explain=True)
+    assert res.hits
+    seen = set()
+    for h in res.hits:
+        e = h.explain
+        fed = e["expansion"]
+        assert fed and fed["from_docs"] == min(DEFAULT.prf_docs, res.total)
+        for t in fed["terms"]:
+            assert t["added"] == pytest.approx(fed["scale"] * t["weight"] * t["score"], rel=2e-3)
+            assert t["term"] in fed["all_terms"]
+        seen.update(t["term"] for t in fed["terms"])
+        assert sum(t["added"] for t in fed["terms"]) == pytest.approx(fed["score"], abs=5e-4)
+        coord = e["relaxation"]["coord_factor"]
+        assert e["score"] == pytest.approx((e["bm25f"] * coord + fed["score"]) * e["proximity"]["factor"], abs=5e-4)
+        assert e["score"] == pytest.approx(h.score, abs=2e-4)
+    assert seen, "some hit holds a feedback term"
+    assert search(seeds, "megvii blacklisting", explain=True).hits[0].explain["expansion"] is None

@@ -213,7 +213,7 @@ OPENAPI: dict = {
             },
             "Explain": {
                 "type": "object",
-                "description": "score = bm25f * relaxation.coord_factor * proximity.factor",
+                "description": "score = (bm25f * relaxation.coord_factor + expansion.score) * proximity.factor",
                 "required": ["words", "clauses", "bm25f", "relaxation", "proximity", "score"],
                 "properties": {
                     "words": {"type": "array", "items": {
@@ -241,6 +241,23 @@ OPENAPI: dict = {
                                    "properties": {"all_words": {"type": "boolean"}, "ranked_first": {"type": "boolean"},
                                                   "coord_factor": {"type": "number"},
                                                   "missing_words": {"type": "array", "items": {"type": "string"}}}},
+                    "expansion": {
+                        "type": ["object", "null"],
+                        "description": "pseudo-relevance feedback of a verbose query (null when none): terms "
+                                       "of the first pass's top from_docs articles; each adds scale * weight * "
+                                       "its BM25F in this hit (a term of all_terms the hit lacks adds nothing)",
+                        "required": ["from_docs", "scale", "terms", "all_terms", "score"],
+                        "properties": {
+                            "from_docs": {"type": "integer"}, "scale": {"type": "number"},
+                            "all_terms": {"type": "array", "items": {"type": "string"}},
+                            "score": {"type": "number"},
+                            "terms": {"type": "array", "items": {
+                                "type": "object", "required": ["term", "idf", "fields", "x", "score", "weight", "added"],
+                                "properties": {"term": {"type": "string"}, "idf": {"type": "number"},
+                                               "fields": {"type": "object"}, "x": {"type": "number"},
+                                               "score": {"type": "number"}, "weight": {"type": "number"},
+                                               "added": {"type": "number"}}}},
+                        }},
                     "proximity": {"type": "object", "required": ["share", "slop", "boost", "factor", "applied"],
                                   "description": "share of adjacent query-word pairs within slop positions",
                                   "properties": {"share": {"type": "number"}, "slop": {"type": "integer"},
