@@ -12,13 +12,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extract
 from whoosh.searching import Searcher
-from whoosh.support.levenshtein import damerau_levenshtein
 
 from common.analysis import fold, is_stopword, stem
+from common.lru import LruCache
 from search.query import ParsedQuery
 
 SAMPLE_DOCS = 5
+# Per segment and first letter, the segment's body terms as one newline-joined string
+# (segments never change; a string holds a term in a few bytes where a list of str
+# objects takes ~60). Filled on the first correction that needs that letter.
+_TERMS = LruCache(2048)
 _WORD = re.compile(r"\w+")
 
 
@@ -47,19 +53,49 @@ def surface_form(searcher: Searcher, term: str, fieldname: str = "body") -> str 
     return seen.most_common(1)[0][0] if seen else None
 
 
+def _terms_starting(searcher: Searcher, letter: str) -> list[list[str]]:
+    """The body terms starting with ``letter``, one list per segment, read once per
+    segment: Whoosh's ``terms_within`` walks the term dictionary in Python on every call
+    (~50 ms a word at 20k stories, most of a long query's time)."""
+    lists = []
+    for reader, _offset in searcher.reader().leaf_readers():
+        segment = reader.segment() if hasattr(reader, "segment") else None
+        key = (segment.segment_id(), letter) if segment is not None else None
+        joined = _TERMS.get(key) if key is not None else _TERMS
+        if joined is _TERMS:
+            terms = (t.decode("utf-8") if isinstance(t, bytes) else t
+                     for t in reader.expand_prefix("body", letter))
+            joined = "\n".join(terms)
+            if key is not None:
+                _TERMS.put(key, joined)
+        if joined:
+            lists.append(joined.split("\n"))
+    return lists
+
+
+def close_terms(searcher: Searcher, probe: str, maxdist: int) -> set[str]:
+    """Indexed body terms within ``maxdist`` edits (optimal string alignment, as Whoosh's
+    ``terms_within``) of ``probe``, sharing its first letter; compared in C (rapidfuzz)."""
+    found: set[str] = set()
+    for terms in _terms_starting(searcher, probe[0]):
+        found.update(t for t, _d, _i in extract(probe, terms, scorer=OSA.distance,
+                                                 score_cutoff=maxdist, limit=None))
+    return found
+
+
 def correct_word(searcher: Searcher, word: str) -> str | None:
     """A known word close to an unknown one, or None."""
     target = stem(word)
     maxdist = 1 if len(target) <= 4 else 2
     cands: set[str] = set()
     for probe in {target, word}:
-        for t in searcher.reader().terms_within("body", probe, maxdist, prefix=1):
-            cands.add(t.decode("utf-8") if isinstance(t, bytes) else t)
+        if probe:
+            cands |= close_terms(searcher, probe, maxdist)
     best = None
     for t in cands:
         if not t.isalpha() or t == target:
             continue
-        key = (min(damerau_levenshtein(t, target), damerau_levenshtein(t, word)), -_df(searcher, t), t)
+        key = (min(OSA.distance(t, target), OSA.distance(t, word)), -_df(searcher, t), t)
         if best is None or key < best[0]:
             best = (key, t)
     if best is None:
