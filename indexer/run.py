@@ -59,6 +59,9 @@ IMAP_CHUNK = 8
 # Postings a writer buffers in memory before the run commits them (common/bulkwriter.py):
 # a batch that fills it is committed in parts, so a rebuild of any size stays bounded.
 WRITER_LIMIT_MB = 256
+# Provenance calls (each holding its article's text) buffered before they are written
+# (see indexer/provenance.py): an incremental batch's worth.
+PROVENANCE_OPS = 1000
 
 
 class FatalError(RuntimeError):
@@ -292,7 +295,9 @@ class _Writer:
         self.gone_articles: set[str] = set()
         self._windows: list[_Window] = []
         self.journal = Journal(opts.index_dir, version.name)  # what watch/ evaluates
-        self.provenance = Provenance(opts.index_dir)  # versions and story clusters
+        # versions and story clusters; a rebuild's commit may hold ~50k articles: flushed
+        # every PROVENANCE_OPS instead of holding their texts until the commit
+        self.provenance = Provenance(opts.index_dir, max_ops=PROVENANCE_OPS)
 
     def apply(self, diff: _Diff) -> None:
         removed_ids = {self.states[path].id for path in diff.removed}
@@ -423,26 +428,29 @@ class _Writer:
 
     def _process(self, pool, batch) -> Iterator[tuple[Result, DocState | None]]:
         """Feed the corpus signal, then clean the batch in worker processes (in order)."""
-        bounded = [replace(job, time_budget=self.opts.doc_timeout) for job, _ in batch]
+        bounded = (replace(job, time_budget=self.opts.doc_timeout) for job, _ in batch)
         for group, keys in pool.imap(line_keys, bounded, chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
-        furniture: dict[str, frozenset[str]] = {}
-        jobs = []
-        for j, _ in batch:
-            group = group_key(j.file.rel, j.manifest)
-            if group not in furniture:
-                furniture[group] = self.furniture.furniture(group)
-            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group], self.opts.doc_timeout))
-        olds = [old for _, old in batch]
         window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
         self._windows.append(window)
         try:
-            for result in zip(pool.imap(process_file, window.admit(jobs), chunksize=IMAP_CHUNK), olds):
+            jobs = window.admit(self._with_furniture(batch))
+            for result in zip(pool.imap(process_file, jobs, chunksize=IMAP_CHUNK), (old for _, old in batch)):
                 window.done()
                 yield result
         finally:
             window.close()
+
+    def _with_furniture(self, batch) -> Iterator[Job]:
+        """The batch's jobs with their group's furniture, made as the workers take them:
+        a rebuild's batch is the whole corpus, and a list of new jobs lived as long."""
+        furniture: dict[str, frozenset[str]] = {}
+        for j, _ in batch:
+            group = group_key(j.file.rel, j.manifest)
+            if group not in furniture:
+                furniture[group] = self.furniture.furniture(group)
+            yield Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group], self.opts.doc_timeout)
 
     def _write(self, writer, result: Result, old: DocState | None, count: bool = True) -> None:
         """Write one result; ``count`` is False for promotions, which change no file."""
