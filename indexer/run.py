@@ -58,7 +58,10 @@ RESULTS_AHEAD_BATCHES = 2
 IMAP_CHUNK = 8
 # Postings a writer buffers in memory before the run commits them (common/bulkwriter.py):
 # a batch that fills it is committed in parts, so a rebuild of any size stays bounded.
-WRITER_LIMIT_MB = 256
+# 64 MB by the buffer's estimate is ~14k Reuters stories, about what a 20k build's
+# commits hold; at 256 a 200k build held ~55k per commit, and the commit's sorted copy
+# of the buffer and the glibc heap it leaves behind grew with it (~1.3 MB per MB).
+WRITER_LIMIT_MB = 64
 # Provenance calls (each holding its article's text) buffered before they are written
 # (see indexer/provenance.py): an incremental batch's worth.
 PROVENANCE_OPS = 1000
@@ -436,9 +439,12 @@ class _Writer:
         self._windows.append(window)
         try:
             jobs = window.admit(self._with_furniture(batch))
-            for result in zip(pool.imap(process_file, jobs, chunksize=IMAP_CHUNK), (old for _, old in batch)):
+            for result, (job, old) in zip(pool.imap(process_file, jobs, chunksize=IMAP_CHUNK), batch):
                 window.done()
-                yield result
+                # the run's own job: the states then keep its path and id strings, not a
+                # second unpickled copy of each for the rest of the run
+                result.job = job
+                yield result, old
         finally:
             window.close()
 

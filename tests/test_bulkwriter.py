@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from whoosh import fields, index
 
-from common import codec
+from common import bulkwriter, codec
 from common.bulkwriter import BulkWriter
 from common.codec import ArrayCodec
 from common.layout import open_live_index
@@ -59,11 +59,14 @@ def segment_files(ix: index.Index) -> list[dict[str, bytes]]:
     return out
 
 
-@pytest.mark.parametrize("pre_analysed, part", [(True, None), (False, None), (True, 500)])
-def test_bulk_segments_equal_whoosh_segments(tmp_path: Path, monkeypatch, pre_analysed: bool, part) -> None:
-    """Also with a field encoded in parts of ~500 postings (at scale: 2**18)."""
+@pytest.mark.parametrize("pre_analysed, part, gather", [(True, None, None), (False, None, None), (True, 500, 7)])
+def test_bulk_segments_equal_whoosh_segments(tmp_path: Path, monkeypatch, pre_analysed: bool, part, gather) -> None:
+    """Also with a field encoded in parts of ~500 postings (at scale: 2**18) and its
+    occurrences gathered 7 postings at a time (at scale: 2**18)."""
     if part:
         monkeypatch.setattr(codec, "ENCODE_POSTINGS", part)
+    if gather:
+        monkeypatch.setattr(bulkwriter, "GATHER_POSTINGS", gather)
     texts = real_texts()
     whoosh_way = _write(tmp_path / "whoosh", False, _docs(texts, True))
     bulk = _write(tmp_path / "bulk", True, _docs(texts, pre_analysed))
