@@ -377,3 +377,24 @@ def test_killed_after_early_provenance_flushes_records_once(tmp_path, monkeypatc
     for n in ("000", "001"):
         art = client.get(f"/api/articles/{article_id(client, seed(n).name)}").get_json()
         assert len(art["versions"]) == 2
+
+
+def test_a_rebuild_never_searches_the_index_it_writes(tmp_path, monkeypatch):
+    """A duplicate or skipped file new to the index is added, not updated: Whoosh's update
+    opens a searcher over every committed segment (mapped whole into the writer's RSS)."""
+    from common.bulkwriter import BulkWriter
+    from indexer.run import RunOptions
+    from indexer.run import run_indexer as run_in_process
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "copy").mkdir()
+    shutil.copy(corpus / seed("002").name, corpus / "copy" / "same-story.txt")
+    (corpus / "empty.txt").write_text("\n", "utf-8")
+
+    def no_searcher(self, **kwargs):
+        raise AssertionError("the writer searched its own index")
+
+    monkeypatch.setattr(BulkWriter, "searcher", no_searcher)
+    summary = run_in_process(RunOptions(corpus, tmp_path / "index", rebuild=True, workers=1, batch_size=2))
+    assert summary.duplicates == 1 and summary.skipped == 1
