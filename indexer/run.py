@@ -317,7 +317,8 @@ class _Writer:
         with ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             try:
                 self._write_batches(pool, jobs, removed_ids)
-                self._promote_orphans(pool)
+                if not self.opts.rebuild:  # a rebuild writes each file once into an empty
+                    self._promote_orphans(pool)  # index: no copy can lose its article there
                 self.provenance.sweep({st.id for st in self.states.values()})
             finally:
                 # A failed batch leaves imap's feeder waiting for a slot (see _Window),
