@@ -116,24 +116,29 @@ class PostingBuffer:
         return ColumnPostings(self._sorted(name) for name in sorted(self._fields))
 
     def _sorted(self, name: str) -> FieldPostings:
+        """One field's postings in (term, doc) order. The buffer's arrays are dropped as
+        soon as they are read and occurrences are gathered in parts, so a commit's peak
+        stays near the buffer's own size (it was ~2x: int64 temporaries of every posting
+        and occurrence)."""
         fb = self._fields.pop(name)  # freed once written: one field's arrays at a time
         terms = sorted(fb.terms)
-        tids = np.frombuffer(fb.tids, dtype=np.int64)
-        rank = np.zeros(max(fb.terms.values()) + 1 if terms else 0, dtype=np.int64)
-        rank[[fb.terms[t] for t in terms]] = np.arange(len(terms))
-        ranks = rank[tids]
+        rank = np.zeros(max(fb.terms.values()) + 1 if terms else 0, dtype=np.int32)
+        rank[[fb.terms[t] for t in terms]] = np.arange(len(terms), dtype=np.int32)
+        ranks = rank[np.frombuffer(fb.tids, dtype=np.int64)]
+        del rank
+        fb.tids, fb.terms = array("q"), {}
         docs = np.frombuffer(fb.docs, dtype=np.int64)
-        order = np.argsort(ranks * (int(docs.max()) + 1 if len(docs) else 1) + docs, kind="stable")
+        order = _term_doc_order(ranks, docs)
         starts = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ranks, minlength=len(terms)), out=starts[1:])
-        fp = FieldPostings(name, terms, starts, docs[order], np.frombuffer(fb.weights, dtype=np.float64)[order])
+        del ranks
+        sorted_docs = docs[order]
+        del docs
+        fb.docs = array("q")
+        fp = FieldPostings(name, terms, starts, sorted_docs, np.frombuffer(fb.weights, dtype=np.float64)[order])
+        fb.weights = array("d")
         if fb.chars:
-            counts = np.frombuffer(fb.counts, dtype=np.uint32).astype(np.int64)
-            occ = np.frombuffer(fb.occ, dtype="<u4").reshape(-1, 3)  # no copy: the buffer is done
-            first = np.cumsum(counts) - counts
-            c = counts[order]
-            rows = np.repeat(first[order] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
-            fp.counts, fp.triples = c, occ[rows]
+            fp.counts, fp.triples = _gather_occurrences(fb, order)
         elif any(fb.values):
             fp.values = [fb.values[i] for i in order.tolist()]
         return fp
@@ -141,6 +146,43 @@ class PostingBuffer:
     def cleanup(self) -> None:
         self._fields.clear()
         self.nbytes = 0
+
+
+# Postings whose occurrences are gathered at once in _gather_occurrences (bounds its
+# int64 temporaries to a few MB whatever the segment's size)
+GATHER_POSTINGS = 1 << 18
+
+
+def _term_doc_order(ranks: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The permutation sorting postings by (term rank, doc). Documents arrive in order
+    (add_document numbers them ascending), so a stable sort by rank alone suffices and
+    needs no int64 key; a merge's postings, which may not, take the combined key."""
+    if len(docs) < 2 or bool((docs[1:] >= docs[:-1]).all()):
+        return np.argsort(ranks, kind="stable")
+    return np.argsort(ranks.astype(np.int64) * (int(docs.max()) + 1) + docs, kind="stable")
+
+
+def _gather_occurrences(fb: _FieldBuffer, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(occurrence counts, (position, start, end) rows) of the postings in ``order``;
+    the buffer's occurrence bytes are released once copied."""
+    counts = np.frombuffer(fb.counts, dtype=np.uint32)
+    first = np.zeros(len(counts) + 1, dtype=np.int64)  # each posting's first row, arrival order
+    np.cumsum(counts, out=first[1:])
+    c = counts[order].astype(np.int64)
+    del counts
+    fb.counts = array("I")
+    out = np.zeros(len(c) + 1, dtype=np.int64)  # each posting's first row, sorted order
+    np.cumsum(c, out=out[1:])
+    occ = np.frombuffer(fb.occ, dtype="<u4").reshape(-1, 3)
+    triples = np.empty((int(out[-1]), 3), dtype=occ.dtype)
+    for a in range(0, len(c), GATHER_POSTINGS):
+        b = min(len(c), a + GATHER_POSTINGS)
+        rows = np.repeat(first[order[a:b]] - out[a:b], c[a:b])
+        rows += np.arange(out[a], out[b])
+        triples[out[a]:out[b]] = occ[rows]
+    del occ
+    fb.occ = bytearray()
+    return c, triples
 
 
 class BulkWriter(SegmentWriter):
@@ -160,6 +202,31 @@ class BulkWriter(SegmentWriter):
     def full(self) -> bool:
         """Whether the buffered postings reached ``limitmb`` (time to commit)."""
         return self.pool.full
+
+    def commit(self, *args, **kwargs) -> None:
+        try:
+            super().commit(*args, **kwargs)
+        finally:
+            self._release()
+
+    def cancel(self) -> None:
+        try:
+            super().cancel()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Drop what the finished segment's writers hold. Whoosh keeps every writer in a
+        reference cycle: W3's per-document writer creates the temp folder the segment
+        writer already made, and the caught EEXIST stays in a local whose traceback holds
+        both ``__init__`` frames. Only a full garbage collection frees them, which a long
+        run seldom makes, so each commit's zstd context, columns, term table and field
+        lengths piled up (measured: the writer's RSS grew at every commit)."""
+        pdw = self.perdocwriter
+        self.pool = PostingBuffer(self.schema, 0)
+        self.perdocwriter = self.fieldwriter = None
+        if pdw is not None:
+            vars(pdw).clear()  # closed by now; the cycle keeps the object, not its contents
 
     def add_document(self, **fields) -> None:
         """Whoosh's add_document for our schemas (no boosts, vectors or spelling fields).

@@ -6,6 +6,12 @@ transaction at ``flush`` (other owners, such as the journal, write to the same f
 during the batch, so no lock is held meanwhile). Flushing before the commit means a
 kill after it loses nothing (the next run replays the uncommitted files, and both
 stores ignore a replay); a kill before it leaves no trace.
+
+A buffered call holds its whole article (the text, for the version), so a writer that
+buffers more than ``max_ops`` calls between commits (a rebuild commits in shares of the
+corpus) flushes every ``max_ops``: rows are then written earlier, still before the
+commit that makes them visible, and a kill leaves rows that the replay ignores and the
+next run's ``sweep`` clears, as a kill after the last flush always did.
 """
 
 from __future__ import annotations
@@ -22,20 +28,26 @@ from indexer.clusters import Signature
 class Provenance:
     """Buffers one batch of provenance writes; ``flush`` applies them atomically."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, max_ops: int | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.con: sqlite3.Connection | None = None
         self.ops: list[tuple] = []
+        self.max_ops = max_ops  # flush when this many calls wait (None: only at flush())
         self.seconds = 0.0  # time spent applying, for the cost figure
 
     def article(self, article: Article, sig: Signature | None) -> None:
-        self.ops.append(("article", article, sig, _now()))
+        self._buffer(("article", article, sig, _now()))
 
     def copy(self, article: Article, owner: str) -> None:
-        self.ops.append(("copy", article, owner, _now()))
+        self._buffer(("copy", article, owner, _now()))
 
     def forget(self, doc_id: str) -> None:
-        self.ops.append(("forget", doc_id))
+        self._buffer(("forget", doc_id))
+
+    def _buffer(self, op: tuple) -> None:
+        self.ops.append(op)
+        if self.max_ops is not None and len(self.ops) >= self.max_ops:
+            self.flush()
 
     def flush(self) -> None:
         """Apply the buffered writes in one transaction (call before the index commit)."""

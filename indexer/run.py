@@ -60,7 +60,13 @@ RESULTS_AHEAD_BATCHES = 2
 IMAP_CHUNK = 8
 # Postings a writer buffers in memory before the run commits them (common/bulkwriter.py):
 # a batch that fills it is committed in parts, so a rebuild of any size stays bounded.
-WRITER_LIMIT_MB = 256
+# 64 MB by the buffer's estimate is ~14k Reuters stories, about what a 20k build's
+# commits hold; at 256 a 200k build held ~55k per commit, and the commit's sorted copy
+# of the buffer and the glibc heap it leaves behind grew with it (~1.3 MB per MB).
+WRITER_LIMIT_MB = 64
+# Provenance calls (each holding its article's text) buffered before they are written
+# (see indexer/provenance.py): an incremental batch's worth.
+PROVENANCE_OPS = 1000
 
 
 class FatalError(RuntimeError):
@@ -315,7 +321,9 @@ class _Writer:
         self.gone_articles: set[str] = set()
         self._windows: list[_Window] = []
         self.journal = Journal(opts.index_dir, version.name)  # what watch/ evaluates
-        self.provenance = Provenance(opts.index_dir)  # versions and story clusters
+        # versions and story clusters; a rebuild's commit may hold ~50k articles: flushed
+        # every PROVENANCE_OPS instead of holding their texts until the commit
+        self.provenance = Provenance(opts.index_dir, max_ops=PROVENANCE_OPS)
 
     def apply(self, diff: _Diff) -> None:
         removed_ids = {self.states[path].id for path in diff.removed}
@@ -332,7 +340,8 @@ class _Writer:
         with ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             try:
                 self._write_batches(pool, jobs, removed_ids)
-                self._promote_orphans(pool)
+                if not self.opts.rebuild:  # a rebuild writes each file once into an empty
+                    self._promote_orphans(pool)  # index: no copy can lose its article there
                 self.provenance.sweep({st.id for st in self.states.values()})
             finally:
                 # A failed batch leaves imap's feeder waiting for a slot (see _Window),
@@ -449,26 +458,32 @@ class _Writer:
 
     def _process(self, pool, batch) -> Iterator[tuple[Result, DocState | None]]:
         """Feed the corpus signal, then clean the batch in worker processes (in order)."""
-        bounded = [replace(job, time_budget=self.opts.doc_timeout) for job, _ in batch]
+        bounded = (replace(job, time_budget=self.opts.doc_timeout) for job, _ in batch)
         for group, keys in pool.imap(line_keys, bounded, chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
+        window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
+        self._windows.append(window)
+        try:
+            jobs = window.admit(self._with_furniture(batch))
+            for result, (job, old) in zip(pool.imap(process_file, jobs, chunksize=IMAP_CHUNK), batch):
+                window.done()
+                # the run's own job: the states then keep its path and id strings, not a
+                # second unpickled copy of each for the rest of the run
+                result.job = job
+                yield result, old
+        finally:
+            window.close()
+
+    def _with_furniture(self, batch) -> Iterator[Job]:
+        """The batch's jobs with their group's furniture, made as the workers take them:
+        a rebuild's batch is the whole corpus, and a list of new jobs lived as long."""
         furniture: dict[str, frozenset[str]] = {}
-        jobs = []
         for j, _ in batch:
             group = group_key(j.file.rel, j.manifest)
             if group not in furniture:
                 furniture[group] = self.furniture.furniture(group)
-            jobs.append(Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group], self.opts.doc_timeout))
-        olds = [old for _, old in batch]
-        window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
-        self._windows.append(window)
-        try:
-            for result in zip(pool.imap(process_file, window.admit(jobs), chunksize=IMAP_CHUNK), olds):
-                window.done()
-                yield result
-        finally:
-            window.close()
+            yield Job(j.file, j.doc_id, j.manifest, j.meta_hash, furniture[group], self.opts.doc_timeout)
 
     def _write(self, writer, result: Result, old: DocState | None, count: bool = True) -> None:
         """Write one result; ``count`` is False for promotions, which change no file."""
@@ -478,7 +493,7 @@ class _Writer:
         if result.skip is not None:
             if count:
                 self.summary.skip(result.skip)
-            writer.update_document(**skipped_fields(doc_id, result.state, result.skip.reason))
+            _put(writer, old, skipped_fields(doc_id, result.state, result.skip.reason))
             self.provenance.forget(doc_id)
             if old is not None and old.kind == KIND_ARTICLE:
                 self.gone_articles.add(doc_id)
@@ -490,7 +505,7 @@ class _Writer:
         article = result.article
         owner = self.canonical.get(article.content_hash)
         if owner is not None and owner != doc_id:
-            writer.update_document(**duplicate_fields(doc_id, result.state, article.content_hash, owner))
+            _put(writer, old, duplicate_fields(doc_id, result.state, article.content_hash, owner))
             self.provenance.copy(article, owner)
             self.summary.duplicates += count
             kind = KIND_DUPLICATE
@@ -500,10 +515,7 @@ class _Writer:
             for name, postings in result.postings.items():
                 fields[f"_stored_{name}"] = fields[name]
                 fields[name] = postings
-            if old is None:
-                writer.add_document(**fields)
-            else:
-                writer.update_document(**fields)
+            _put(writer, old, fields)
             self.journal.add(doc_id, article.content_hash, writer.generation)
             self.provenance.article(article, result.signature)
             kind = KIND_ARTICLE
@@ -586,6 +598,16 @@ class _Window:
         """Stop feeding (the consumer is gone) and wake a feeder waiting for a slot."""
         self._closed = True
         self._slots.release()
+
+
+def _put(writer, old: DocState | None, fields: dict) -> None:
+    """Add a file's document, or replace the one it had. Only a replacement opens Whoosh's
+    searcher over every committed segment (memory-mapped: in a rebuild, each duplicate
+    or skipped file mapped the whole index, ~40 MB of RSS per 14k stories)."""
+    if old is None:
+        writer.add_document(**fields)
+    else:
+        writer.update_document(**fields)
 
 
 def _writer(ix: Index, **kwargs) -> BulkWriter:

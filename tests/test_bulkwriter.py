@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from whoosh import fields, index
 
-from common import codec
+from common import bulkwriter, codec
 from common.bulkwriter import BulkWriter
 from common.codec import ArrayCodec
 from common.layout import open_live_index
@@ -59,11 +59,14 @@ def segment_files(ix: index.Index) -> list[dict[str, bytes]]:
     return out
 
 
-@pytest.mark.parametrize("pre_analysed, part", [(True, None), (False, None), (True, 500)])
-def test_bulk_segments_equal_whoosh_segments(tmp_path: Path, monkeypatch, pre_analysed: bool, part) -> None:
-    """Also with a field encoded in parts of ~500 postings (at scale: 2**18)."""
+@pytest.mark.parametrize("pre_analysed, part, gather", [(True, None, None), (False, None, None), (True, 500, 7)])
+def test_bulk_segments_equal_whoosh_segments(tmp_path: Path, monkeypatch, pre_analysed: bool, part, gather) -> None:
+    """Also with a field encoded in parts of ~500 postings (at scale: 2**18) and its
+    occurrences gathered 7 postings at a time (at scale: 2**18)."""
     if part:
         monkeypatch.setattr(codec, "ENCODE_POSTINGS", part)
+    if gather:
+        monkeypatch.setattr(bulkwriter, "GATHER_POSTINGS", gather)
     texts = real_texts()
     whoosh_way = _write(tmp_path / "whoosh", False, _docs(texts, True))
     bulk = _write(tmp_path / "bulk", True, _docs(texts, pre_analysed))
@@ -140,3 +143,32 @@ def test_full_buffer_commits_in_parts(tmp_path: Path) -> None:
     assert built["one"][2] == 1 and built["parts"][2] > 3
     assert built["one"][:2] == built["parts"][:2] and built["one"][0] > 250
     assert built["one"][3] == built["parts"][3]
+
+
+def test_a_finished_writer_holds_nothing_without_a_garbage_collection(tmp_path: Path) -> None:
+    """Whoosh keeps each writer in a reference cycle (a caught EEXIST's traceback); what
+    the segment held must not wait for a full collection, which a long rebuild seldom
+    makes (each commit's zstd context and term table piled up)."""
+    import gc
+    import weakref
+
+    texts = real_texts()[:40]
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(2):
+            folder = tmp_path / "ix"
+            folder.mkdir(exist_ok=True)
+            ix = index.open_dir(str(folder)) if i else index.create_in(folder, build_schema())
+            writer = BulkWriter(ix, codec=ArrayCodec())
+            for doc in _docs(texts, True):
+                writer.add_document(**doc)
+            pool, fields_, perdoc = weakref.ref(writer.pool), weakref.ref(writer.fieldwriter), writer.perdocwriter
+            writer.commit()
+            del writer
+            assert pool() is None and fields_() is None
+            assert vars(perdoc) == {}
+            del perdoc
+    finally:
+        gc.enable()
+    assert index.open_dir(str(tmp_path / "ix")).doc_count() == 2 * len(texts)

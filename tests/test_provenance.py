@@ -332,3 +332,74 @@ def test_word_diff_of_long_texts_stays_bounded():
     html = word_diff_html(old, new)
     assert "<del>7</del><ins>seven</ins>" in html
     assert html.count("<ins>") == 2 and html.rstrip().endswith("omega</ins>")
+
+
+def test_killed_after_early_provenance_flushes_records_once(tmp_path, monkeypatch):
+    """A writer that flushes its provenance every call (as a rebuild's every PROVENANCE_OPS)
+    and dies before its commit with one article's rows written: the replay records the
+    edits once each, none lost."""
+    from indexer import run
+    from indexer.journal import Journal
+    from indexer.run import RunOptions
+    from indexer.run import run_indexer as run_in_process
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEEDS, corpus)
+    run_in_process(RunOptions(corpus, index, workers=1))
+    for n in ("000", "001"):
+        path = corpus / seed(n).name
+        text = path.read_text("utf-8")
+        first = next(w for w in text.split() if len(w) > 5)
+        path.write_text(text.replace(first, f"{first} edited", 1), "utf-8")
+    real_add = Journal.add
+    calls = []
+
+    def dying_add(self, *args):
+        calls.append(args)
+        if len(calls) == 2:  # the second article: the first one's rows are flushed
+            raise KeyboardInterrupt  # stands in for SIGKILL before the commit
+        real_add(self, *args)
+
+    def rows():
+        with sqlite3.connect(index / STATE_DB) as con:
+            return con.execute("SELECT doc_id, content_hash FROM versions ORDER BY seq").fetchall()
+
+    with monkeypatch.context() as m:
+        m.setattr(run, "PROVENANCE_OPS", 1)
+        m.setattr(Journal, "add", dying_add)
+        with pytest.raises(KeyboardInterrupt):
+            run_in_process(RunOptions(corpus, index, workers=1))
+    assert len(rows()) == 6  # the first edit's version, written before the commit
+    summary = run_in_process(RunOptions(corpus, index, workers=1))
+    assert summary.updated == 2  # neither edit was committed by the killed run
+    assert len(rows()) == len(set(rows())) == 7
+    client = create_app({"INDEX_DIR": str(index)}).test_client()
+    for n in ("000", "001"):
+        art = client.get(f"/api/articles/{article_id(client, seed(n).name)}").get_json()
+        assert len(art["versions"]) == 2
+
+
+def test_a_rebuild_never_searches_the_index_it_writes(tmp_path, monkeypatch):
+    """A duplicate or skipped file new to the index is added, not updated: Whoosh's update
+    opens a searcher over every committed segment (mapped whole into the writer's RSS);
+    and a rebuild has no orphaned copies to look for in the index it just wrote."""
+    from common.bulkwriter import BulkWriter
+    from indexer.run import RunOptions
+    from indexer.run import run_indexer as run_in_process
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "copy").mkdir()
+    shutil.copy(corpus / seed("002").name, corpus / "copy" / "same-story.txt")
+    (corpus / "empty.txt").write_text("\n", "utf-8")
+
+    def no_searcher(self, **kwargs):
+        raise AssertionError("the writer searched its own index")
+
+    from whoosh.index import FileIndex
+
+    monkeypatch.setattr(BulkWriter, "searcher", no_searcher)
+    # nor at the end: a searcher over a 200k index took ~550 MB (its orphan search)
+    monkeypatch.setattr(FileIndex, "searcher", no_searcher)
+    summary = run_in_process(RunOptions(corpus, tmp_path / "index", rebuild=True, workers=1, batch_size=2))
+    assert summary.duplicates == 1 and summary.skipped == 1
