@@ -28,18 +28,23 @@ from indexer.clusters import Signature
 class Provenance:
     """Buffers one batch of provenance writes; ``flush`` applies them atomically."""
 
-    def __init__(self, index_dir: Path, max_ops: int | None = None) -> None:
+    def __init__(self, index_dir: Path, max_ops: int | None = None, seen: str | None = None) -> None:
         self.index_dir = Path(index_dir)
+        # When the indexer first saw what this run writes: the run's start, one value for
+        # the run, so a story's undated members are ordered by run, then by id, and a
+        # rebuild of the same folder picks the same representatives (a time per call made
+        # that depend on which second each member was written in).
+        self.seen = seen or _now()
         self.con: sqlite3.Connection | None = None
         self.ops: list[tuple] = []
         self.max_ops = max_ops  # flush when this many calls wait (None: only at flush())
         self.seconds = 0.0  # time spent applying, for the cost figure
 
     def article(self, article: Article, sig: Signature | None) -> None:
-        self._buffer(("article", article, sig, _now()))
+        self._buffer(("article", article, sig, self.seen))
 
     def copy(self, article: Article, owner: str) -> None:
-        self._buffer(("copy", article, owner, _now()))
+        self._buffer(("copy", article, owner, self.seen))
 
     def forget(self, doc_id: str) -> None:
         self._buffer(("forget", doc_id))

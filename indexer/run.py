@@ -323,7 +323,7 @@ class _Writer:
         self.journal = Journal(opts.index_dir, version.name)  # what watch/ evaluates
         # versions and story clusters; a rebuild's commit may hold ~50k articles: flushed
         # every PROVENANCE_OPS instead of holding their texts until the commit
-        self.provenance = Provenance(opts.index_dir, max_ops=PROVENANCE_OPS)
+        self.provenance = Provenance(opts.index_dir, max_ops=PROVENANCE_OPS, seen=summary.started)
 
     def apply(self, diff: _Diff) -> None:
         removed_ids = {self.states[path].id for path in diff.removed}

@@ -155,7 +155,7 @@ class _SolrRun:
         self.furniture = FurnitureStats.load(Path(opts.index_dir))
         self.records = state.load()
         self.canonical = {r.content_hash: r.id for r in self.records.values() if r.kind == KIND_ARTICLE}
-        self.provenance = Provenance(Path(opts.index_dir))  # versions and story clusters, as the Whoosh run
+        self.provenance = Provenance(Path(opts.index_dir), seen=summary.started)  # versions and clusters, as the Whoosh run
         self.clusters = solr_clusters.connect(Path(opts.index_dir))
         solr_edits.prepare(self.clusters)
         solr_routes.migrate(self.clusters)

@@ -97,8 +97,14 @@ def new_version(index_dir: Path) -> tuple[Path, Index]:
     versions = Path(index_dir) / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-    path = versions / name
-    path.mkdir()
+    path, n = versions / name, 1
+    while True:  # two rebuilds by one process within a second (a library caller) need two names
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            n += 1
+            path = versions / f"{name}-{n}"
     return path, index.create_in(str(path), build_schema())
 
 

@@ -403,3 +403,29 @@ def test_a_rebuild_never_searches_the_index_it_writes(tmp_path, monkeypatch):
     monkeypatch.setattr(FileIndex, "searcher", no_searcher)
     summary = run_in_process(RunOptions(corpus, tmp_path / "index", rebuild=True, workers=1, batch_size=2))
     assert summary.duplicates == 1 and summary.skipped == 1
+
+
+def test_a_run_records_one_first_seen_time_so_rebuilds_agree(tmp_path, monkeypatch):
+    """Undated members of a story are ordered by when the indexer first saw them, then by
+    id: that time is the run's start, one value per run, so which member represents the
+    story cannot depend on the second each one happened to be written in (two rebuilds of
+    the same folder picked different representatives). The provenance clock is made to
+    tick on every call to show that nothing reads it per article."""
+    from indexer import provenance
+    from indexer.run import RunOptions
+    from indexer.run import run_indexer as run_in_process
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    shutil.copy(corpus / seed("002").name, corpus / "copy-of-002.txt")
+    (corpus / "wire-003.txt").write_text(syndicate(seed("003").read_text("utf-8")), "utf-8")
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(provenance, "_now", lambda: f"2026-01-01T00:00:{next(ticks) % 60:02d}Z")
+    members, started = [], []
+    for _ in range(2):
+        started.append(run_in_process(RunOptions(corpus, tmp_path / "index", rebuild=True, workers=1)).started)
+        with sqlite3.connect(tmp_path / "index" / STATE_DB) as con:
+            seen = {r[0] for r in con.execute("SELECT seen FROM story_members")}
+            members.append(con.execute("SELECT cluster, doc_id FROM story_members ORDER BY doc_id").fetchall())
+        assert seen == {started[0]}  # a rebuild keeps when each was first seen
+    assert members[0] == members[1] and len(members[0]) >= 4
