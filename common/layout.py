@@ -164,15 +164,20 @@ def _damaged(index_dir: Path, version: Path, detail: str) -> IndexUnavailable:
 
 def write_json_atomic(path: Path, data: dict, compact: bool = False) -> None:
     """Write JSON so a reader sees the old file or the new one, never half of one."""
+    # dumps, not dump: one C-encoded string instead of thousands of small writes
+    if compact:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+    write_bytes_atomic(path, [text.encode("utf-8")])
+
+
+def write_bytes_atomic(path: Path, parts: list[bytes]) -> None:
+    """Write bytes so a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        # dumps, not dump: one C-encoded string instead of thousands of small writes
-        if compact:
-            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        else:
-            text = json.dumps(data, ensure_ascii=False, indent=1)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(tmp, "wb") as fh:
+            fh.writelines(parts)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

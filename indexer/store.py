@@ -25,7 +25,7 @@ from pathlib import Path
 from whoosh import index
 from whoosh.index import TOC, Index, clean_files
 
-from common.layout import CURRENT, LOCK, VERSIONS, current_version, open_live_index
+from common.layout import CURRENT, LOCK, VERSIONS, current_version, open_live_index, write_bytes_atomic
 from common.schema import KIND_ARTICLE, build_schema
 from indexer.corpus import Manifest, path_order
 
@@ -272,7 +272,7 @@ def save_states(ix: Index, version_dir: Path, states: dict[str, DocState], manif
     }
     head = json.dumps(header).encode("ascii")  # escaped: a manifest problem may quote a lone surrogate
     prefix = len(head).to_bytes(4, "little") + zlib.crc32(head).to_bytes(4, "little")
-    _write_atomic(Path(version_dir) / STATE_CACHE, [_MAGIC, prefix, head, *blobs])
+    write_bytes_atomic(Path(version_dir) / STATE_CACHE, [_MAGIC, prefix, head, *blobs])
     (Path(version_dir) / _OLD_STATE_CACHE).unlink(missing_ok=True)
 
 
@@ -332,20 +332,6 @@ def _crc(blobs: list[bytes]) -> int:
     for blob in blobs:
         crc = zlib.crc32(blob, crc)
     return crc
-
-
-def _write_atomic(path: Path, parts: list[bytes]) -> None:
-    """Write bytes so a reader sees the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.writelines(parts)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # on a full disk, leave no half-written file behind
-        raise
 
 
 def _kinds_by_docnum(reader) -> dict[int, str]:
