@@ -28,6 +28,7 @@ from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
 from common.codec import foreign_segments
+from common.column_arrays import ColumnFileDamaged
 from common.layout import (
     LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run, segment_sizes, sizes_changed,
 )
@@ -35,7 +36,7 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search import clusters
 from search.backend import SearchBusy
 from search.collect import apply_filters, by_date, facets
-from search.columns import KINDS, Columns, ColumnsCache, ColumnsDamaged
+from search.columns import KINDS, Columns, ColumnsCache
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.history import History
 from search.match import expanded_terms, match, term_text, word_terms
@@ -290,7 +291,7 @@ class SearchEngine:
         with self.searcher() as (s, state):
             try:
                 v = IndexView(s, self._columns, deadline)
-            except (ColumnsDamaged, OSError, EOFError, ValueError) as exc:
+            except (ColumnFileDamaged, OSError, EOFError, ValueError) as exc:
                 raise IndexUnavailable(
                     f"index in {state.version} cannot be read ({exc}): "
                     f"rebuild it with `python -m indexer --rebuild --index {self.index_dir}`"
