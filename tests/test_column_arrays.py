@@ -92,3 +92,17 @@ def test_a_truncated_var_bytes_file_raises(keep):
     cut = raw[: int(len(raw) * keep)] + (b"" if keep else b"\x00")
     with pytest.raises(ca.ColumnFileDamaged):
         ca.strings(cut, n)
+
+
+@pytest.mark.parametrize("values", [
+    {0: b"Reuters", 2: b"AP", 3: b"Reuters", 9: b"\xc3\xbcber", 10: b"AP"},
+    {1: b"nul\x00inside", 2: b"nul", 4: b"trailing\x00", 5: b"trailing"},  # NULs: coded one by one
+    {d: b"w" * (d % 50) + str(d).encode() for d in range(0, 3000, 2)},
+])
+def test_coded_strings_give_each_document_its_value(values):
+    n = 12 if len(values) < 10 else 3001
+    raw = _write_column(columns.VarBytesColumn(), values, n)
+    codes, labels = ca.coded_strings(raw, n)
+    want = [values.get(d, b"").decode("utf-8") for d in range(n)]
+    assert [labels[c] if c >= 0 else "" for c in codes.tolist()] == want
+    assert len(labels) == len(set(labels)) == len(set(values.values()))
