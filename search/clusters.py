@@ -58,7 +58,7 @@ class DocClusters:
 def map_docs(view: ProvenanceView, ids: Sequence[str], articles: np.ndarray, copies: set[str]) -> DocClusters:
     """Clusters restricted to what this index state holds (a killed run may leave extra rows)."""
     article_doc = {ids[d]: d for d in articles.tolist()}
-    member_ids = view.columns["doc_id"]
+    member_ids = view.ids
     doc = np.fromiter((article_doc.get(m, -1) for m in member_ids), np.int64, len(member_ids))
     held = doc >= 0
     if copies:
@@ -107,10 +107,8 @@ def apply(dc: DocClusters, ids: Sequence[str], matched: np.ndarray, *, changed: 
 
 def cluster_dict(dc: DocClusters, doc_id: str) -> dict | None:
     """The ``cluster`` of a hit or article: size, first published, members; None if alone."""
-    row = dc.view.row_of.get(doc_id)
-    if row is None:
-        return None
-    members = dc.members(int(dc.view.cluster[row]))
+    code = _cluster_code(dc, doc_id)
+    members = dc.members(code) if code >= 0 else []
     if not members:
         return None
     first = members[0]
@@ -120,6 +118,16 @@ def cluster_dict(dc: DocClusters, doc_id: str) -> dict | None:
         "outlets": outlets(members),
         "members": [m.to_dict() for m in members],
     }
+
+
+def _cluster_code(dc: DocClusters, doc_id: str) -> int:
+    d = dc.article_doc.get(doc_id)
+    if d is not None:
+        return int(dc.cluster[d])
+    try:  # an exact copy (not an article of the index): its row, found by a scan (rare)
+        return int(dc.view.cluster[dc.view.ids.index(doc_id)])
+    except ValueError:
+        return -1
 
 
 def outlets(members: list[Member]) -> list[str]:

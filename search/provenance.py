@@ -28,45 +28,47 @@ class Member:
     id: str
     source: str | None
     date: str | None
-    date_key: str | None
-    seen: str
     kind: str
-
-    @property
-    def order(self) -> tuple:
-        """Earliest-dated first; undated last; then first seen, then id."""
-        return (self.date_key is None, self.date_key or "", self.seen, self.id)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "source": self.source, "date": self.date, "kind": self.kind}
 
 
-MEMBER_COLUMNS = ("doc_id", "source", "date", "date_key", "seen", "kind")
+# Earliest-dated first; undated last; then first seen (the run that recorded it), then id.
+MEMBER_ORDER = "date_key IS NULL, coalesce(date_key, ''), seen, doc_id"
+
+
+def _codes(values, labels: dict) -> np.ndarray:
+    return np.fromiter((labels.setdefault(v, len(labels)) for v in values), np.int32, len(values))
 
 
 @dataclass
 class ProvenanceView:
     """One reading of the state file: changed articles, and the members of every cluster
-    of two or more as columns (row i is one member), grouped by cluster and ordered
-    within it by ``Member.order``. A 200k-article archive has ~200k member rows: as
-    columns they are read in a fraction of the time objects took, and ``Member``
-    objects are made only for the clusters a response shows."""
+    of two or more, one row each, grouped by cluster and in ``MEMBER_ORDER`` within it.
+
+    A 200k-article archive has ~200k member rows: they are kept as the ids plus small
+    integer codes (cluster, source, date, kind), and ``Member`` objects are made only
+    for the clusters a response shows."""
 
     changed: set[str] = field(default_factory=set)
     headline_changed: set[str] = field(default_factory=set)
-    columns: dict[str, list] = field(default_factory=lambda: {name: [] for name in MEMBER_COLUMNS})
+    ids: list[str] = field(default_factory=list)  # row -> member doc id
     cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # row -> cluster code
-    row_of: dict[str, int] = field(default_factory=dict)  # doc id -> its member row
+    codes: dict[str, np.ndarray] = field(default_factory=dict)  # source, date, kind: row -> code
+    labels: dict[str, list] = field(default_factory=dict)  # source, date, kind: code -> value
 
     @cached_property
     def outlet(self) -> np.ndarray:
         """Row -> code of its outlet (case-insensitive source), -1 without one."""
-        index: dict[str, int] = {"": -1}
-        return np.fromiter((index.setdefault((s or "").strip().lower(), len(index) - 1)
-                            for s in self.columns["source"]), dtype=np.int32, count=len(self.cluster))
+        outlet_of: dict[str, int] = {"": -1}
+        per_source = np.array([outlet_of.setdefault((s or "").strip().lower(), len(outlet_of) - 1)
+                               for s in self.labels.get("source", [])] + [-1], dtype=np.int32)
+        return per_source[self.codes["source"]] if self.ids else np.zeros(0, np.int32)
 
     def member(self, row: int) -> Member:
-        return Member(*(self.columns[name][row] for name in MEMBER_COLUMNS))
+        source, date, kind = (self.labels[k][self.codes[k][row]] for k in ("source", "date", "kind"))
+        return Member(self.ids[row], source, date, kind)
 
 
 def _connect(index_dir: Path) -> sqlite3.Connection | None:
@@ -87,18 +89,19 @@ def _read(con: sqlite3.Connection) -> ProvenanceView:
         pass
     try:
         rows = con.execute(
-            "SELECT cluster, doc_id, source, date, date_key, seen, kind FROM story_members WHERE cluster IN "
+            "SELECT cluster, doc_id, source, date, kind FROM story_members WHERE cluster IN "
             "(SELECT cluster FROM story_members GROUP BY cluster HAVING COUNT(*) > 1) "
-            "ORDER BY cluster, date_key IS NULL, coalesce(date_key, ''), seen, doc_id"  # Member.order
+            f"ORDER BY cluster, {MEMBER_ORDER}"
         ).fetchall()
     except sqlite3.OperationalError:
         rows = []
     if rows:
-        names, *values = zip(*rows)
-        view.columns = dict(zip(MEMBER_COLUMNS, (list(v) for v in values)))
-        codes: dict[str, int] = {}
-        view.cluster = np.fromiter((codes.setdefault(c, len(codes)) for c in names), np.int32, len(names))
-        view.row_of = {doc_id: i for i, doc_id in enumerate(view.columns["doc_id"])}
+        clusters, view.ids, *values = (list(column) for column in zip(*rows))
+        view.cluster = _codes(clusters, {})
+        for name, column in zip(("source", "date", "kind"), values):
+            labels: dict = {}
+            view.codes[name] = _codes(column, labels)
+            view.labels[name] = list(labels)
     return view
 
 
