@@ -87,21 +87,22 @@ def _read(con: sqlite3.Connection) -> ProvenanceView:
         view.changed, view.headline_changed = changed_docs(con)
     except sqlite3.OperationalError:  # no versions table yet (no run recorded any)
         pass
-    try:
-        rows = con.execute(
-            "SELECT cluster, doc_id, source, date, kind FROM story_members WHERE cluster IN "
-            "(SELECT cluster FROM story_members GROUP BY cluster HAVING COUNT(*) > 1) "
-            f"ORDER BY cluster, {MEMBER_ORDER}"
-        ).fetchall()
+    try:  # one pass over the table (its rows hold signatures) beats a look-up per cluster
+        rows = con.execute("SELECT cluster, doc_id, source, date, kind FROM story_members NOT INDEXED "
+                           f"ORDER BY cluster, {MEMBER_ORDER}").fetchall()
     except sqlite3.OperationalError:
         rows = []
-    if rows:
-        clusters, view.ids, *values = (list(column) for column in zip(*rows))
-        view.cluster = _codes(clusters, {})
-        for name, column in zip(("source", "date", "kind"), values):
-            labels: dict = {}
-            view.codes[name] = _codes(column, labels)
-            view.labels[name] = list(labels)
+    if not rows:
+        return view
+    clusters, ids, *values = zip(*rows)
+    cluster = _codes(clusters, {})
+    keep = np.flatnonzero((np.bincount(cluster) > 1)[cluster])  # clusters of two or more
+    view.ids = np.array(ids, dtype=object)[keep].tolist()
+    view.cluster = np.unique(cluster[keep], return_inverse=True)[1].astype(np.int32).ravel()
+    for name, column in zip(("source", "date", "kind"), values):
+        labels: dict = {}
+        view.codes[name] = _codes(column, labels)[keep]
+        view.labels[name] = list(labels)
     return view
 
 
