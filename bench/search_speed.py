@@ -75,9 +75,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory in MB (``RssAnon``: its own; ``RssFile``: mapped files)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -283,6 +284,8 @@ def measure(args, db: sqlite3.Connection, n: int, backend: str, env: dict) -> No
               f"| **{o[0] / h[0]:.1f}x / {o[1] / h[1]:.1f}x** | {f[0]:.1f} / {f[1]:.1f} | {o[0] / f[0]:.1f}x / {o[1] / f[1]:.1f}x "
               f"| {pct(server_ms, .5):.1f} / {pct(server_ms, .95):.1f} "
               f"| {rss[0]:.0f} / {rss_mb(server.pid):.0f} | {rss[1]:.0f} / {rss_mb(peer.pid):.0f} |")
+        print(f"our server at the end: {rss_mb(server.pid, 'RssAnon'):.0f} MB its own (anonymous) + "
+              f"{rss_mb(server.pid, 'RssFile'):.0f} MB of mapped files (index pages the OS can drop)", file=sys.stderr)
         slow = sorted(zip(t_ours, QUERIES * args.reps), reverse=True)[:5]
         print("slowest (ms): " + ", ".join(f"{q!r} {t:.0f}" for t, q in slow), file=sys.stderr)
         if backend == "whoosh":  # the library's own CPU time (the Solr backend's is in the JVM)
