@@ -12,6 +12,7 @@ whose matches are mostly clustered copies (wire stories) costs a sort, not a loo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -161,13 +162,15 @@ class DocClusterCache:
 
     def __init__(self) -> None:
         self._last: tuple | None = None
+        self._lock = threading.Lock()  # one mapping at a time: after a commit every thread needs it
 
     def get(self, view: ProvenanceView, columns) -> DocClusters:
         """The clusters of ``view`` over one index state's columns (``search.columns.Columns``)."""
-        last = self._last
-        if last is not None and last[0] is view and last[1] is columns:
-            return last[2]
-        copies = {c for cs in columns.duplicates.values() for c in cs}
-        dc = map_docs(view, columns.ids, np.flatnonzero(columns.articles), copies)
-        self._last = (view, columns, dc)
-        return dc
+        with self._lock:
+            last = self._last
+            if last is not None and last[0] is view and last[1] is columns:
+                return last[2]
+            copies = {c for cs in columns.duplicates.values() for c in cs}
+            dc = map_docs(view, columns.ids, np.flatnonzero(columns.articles), copies)
+            self._last = (view, columns, dc)
+            return dc

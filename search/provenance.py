@@ -128,21 +128,20 @@ class ProvenanceState:
     def view(self) -> ProvenanceView:
         """The current view (read again only when the state file changed)."""
         key = self._stamp()
-        with self._lock:
+        with self._lock:  # one reader at a time: after a run, every thread would read it
             if key == self._key:
                 return self._view
-        con = _connect(self.index_dir)
-        view = ProvenanceView()
-        if con is not None:
-            try:
-                view = _read(con)
-            except sqlite3.Error:
-                view = ProvenanceView()
-            finally:
-                con.close()
-        with self._lock:
+            con = _connect(self.index_dir)
+            view = ProvenanceView()
+            if con is not None:
+                try:
+                    view = _read(con)
+                except sqlite3.Error:
+                    view = ProvenanceView()
+                finally:
+                    con.close()
             self._key, self._view = key, view
-        return view
+            return view
 
     def versions(self, doc_id: str) -> list[Version]:
         """The versions of an article's story, oldest first."""

@@ -5,8 +5,11 @@ with copies, and same-topic distractors), for many match sets and preferred subs
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -106,3 +109,25 @@ def test_cluster_listing_of_every_article_is_its_held_members_in_order(mapped):
             continue
         assert [m["id"] for m in got["members"]] == [i for i, _ in ref[cluster_of[doc_id]]]
         assert got["first_published"]["id"] == ref[cluster_of[doc_id]][0][0]
+
+
+def test_after_a_run_many_threads_read_the_state_file_once(mapped, monkeypatch):
+    index, _cols, _dc = mapped
+    from search import provenance
+
+    state = ProvenanceState(index)
+    first = state.view()
+    reads = []
+    real = provenance._read
+    def slow_read(con):  # a big archive's state file takes a second or more to read
+        reads.append(1)
+        time.sleep(0.3)
+        return real(con)
+
+    monkeypatch.setattr(provenance, "_read", slow_read)
+    os.utime(index / STATE_DB)  # what a run's commit does to the stamp
+    with ThreadPoolExecutor(8) as pool:
+        views = list(pool.map(lambda _: state.view(), range(16)))
+    assert len(reads) == 1
+    assert all(v is views[0] for v in views) and views[0] is not first
+    assert views[0].ids == first.ids
