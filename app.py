@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     from web.server import serve
 
     analysis.warm_up()
+    app.extensions["search_engine"].warm()
     serve(app, host=args.host, port=args.port, threads=args.threads, processes=max(1, args.processes))
 
 

@@ -6,8 +6,9 @@
 (solr/launcher: 2 nodes, 2 shards x 2 replicas on this machine) loaded with the same
 articles, and prints the rate of that load next to FTS5's insert rate of the same texts.
 
-Reuters-21578 (every non-empty story, ~19k) is indexed with ``--copies`` repetitions
-(new ids). The app is served by waitress (``python app.py``, 8 threads) in a subprocess
+Reuters-21578 (every non-empty story, ~19k) is written as files with ``--copies``
+repetitions (new ids, each copy a syndicated story) and indexed by ``python -m indexer``,
+the path a user takes (cleaning, story clusters), or ``--index DIR`` names such an index. The app is served by waitress (``python app.py``, 8 threads) in a subprocess
 and queried over HTTP on 127.0.0.1: top 10 with snippets and facets, the app's default semantics (all-words matches first,
 then partial ones; one hit per story).
 Two FTS5 peers answer the same texts and queries in the same run, interleaved:
@@ -43,7 +44,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.corpora import build_index, reuters_articles, reuters_stories
+from bench.corpora import reuters_articles, reuters_stories
+from bench.index_speed import write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,9 +75,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory in MB (``RssAnon``: its own; ``RssFile``: mapped files)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -165,7 +168,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--copies", type=int, default=1, help="10 gives ~200k stories")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--keep", type=Path, help="reuse/keep the index and FTS5 db in this folder")
+    ap.add_argument("--keep", type=Path, help="reuse/keep the corpus, index and FTS5 db in this folder")
+    ap.add_argument("--index", type=Path, help="an INDEX_DIR built by python -m indexer from the same --copies corpus")
     ap.add_argument("--backend", nargs="+", choices=("whoosh", "solr"), default=["whoosh"])
     ap.add_argument("--verbose", action="store_true", help="TIME's 83 sentence queries instead of the 50 short ones")
     args = ap.parse_args()
@@ -175,13 +179,16 @@ def main() -> None:
         QUERIES[:] = [" ".join(t.split()) for t in load_time().queries.values()]
     work = args.keep or Path(tempfile.mkdtemp(prefix="speed-"))
     work.mkdir(parents=True, exist_ok=True)
-    index_dir, fts_path = work / f"index-{args.copies}", work / f"fts5-{args.copies}.db"
+    index_dir, fts_path = args.index or work / f"index-{args.copies}", work / f"fts5-{args.copies}.db"
     stories = reuters_stories()
     n = len(stories) * args.copies
     if "whoosh" in args.backend and not (index_dir / "current").exists():
+        corpus = work / f"corpus-{args.copies}"
+        files = write_corpus(corpus, None, args.copies)
         t = time.time()
-        build_index(index_dir, reuters_articles(args.copies, stories), procs=2 if args.copies > 1 else 1)
-        print(f"whoosh index of {n} stories built in {time.time() - t:.0f}s", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "indexer", "--corpus", str(corpus), "--index", str(index_dir), "--quiet"],
+                       cwd=ROOT, check=True)
+        print(f"python -m indexer: {files} files in {time.time() - t:.0f}s", file=sys.stderr)
     fts_rate = None
     if fts_path.exists():
         db = sqlite3.connect(fts_path)
@@ -277,6 +284,8 @@ def measure(args, db: sqlite3.Connection, n: int, backend: str, env: dict) -> No
               f"| **{o[0] / h[0]:.1f}x / {o[1] / h[1]:.1f}x** | {f[0]:.1f} / {f[1]:.1f} | {o[0] / f[0]:.1f}x / {o[1] / f[1]:.1f}x "
               f"| {pct(server_ms, .5):.1f} / {pct(server_ms, .95):.1f} "
               f"| {rss[0]:.0f} / {rss_mb(server.pid):.0f} | {rss[1]:.0f} / {rss_mb(peer.pid):.0f} |")
+        print(f"our server at the end: {rss_mb(server.pid, 'RssAnon'):.0f} MB its own (anonymous) + "
+              f"{rss_mb(server.pid, 'RssFile'):.0f} MB of mapped files (index pages the OS can drop)", file=sys.stderr)
         slow = sorted(zip(t_ours, QUERIES * args.reps), reverse=True)[:5]
         print("slowest (ms): " + ", ".join(f"{q!r} {t:.0f}" for t, q in slow), file=sys.stderr)
         if backend == "whoosh":  # the library's own CPU time (the Solr backend's is in the JVM)

@@ -53,6 +53,7 @@ from whoosh.matching import LeafMatcher, NullMatcher, ReadTooFar
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from common.column_arrays import column_file, numeric
 from common.lru import LruCache
 from common.stored import StoredFieldsReader, StoredFieldsWriter
 
@@ -165,11 +166,7 @@ class ArrayCodec(W3Codec):
 
 def segment_field_lengths(reader, fieldname: str) -> np.ndarray:
     """One segment reader's field lengths as an array, read from its length column at once."""
-    perdoc = reader.codec().per_document_reader(reader.storage(), reader.segment())
-    try:
-        return field_lengths(perdoc, fieldname, reader.doc_count_all())
-    finally:
-        perdoc.close()
+    return _BYTE_TO_LENGTH[numeric(column_file(reader, length_column_name(fieldname)), "B", reader.doc_count_all())]
 
 
 def segment_file_sizes(storage, segment) -> dict[str, int]:

@@ -62,6 +62,11 @@ class SearchBackend(Protocol):
         """Release open files or connections (a later call may reopen them)."""
         ...
 
+    def warm(self) -> None:
+        """Load now what a first search would (then release open files): a server calls
+        it before it forks and accepts connections."""
+        ...
+
 
 def open_backend(config: Mapping[str, object]) -> SearchBackend:
     """The backend config["SEARCH_BACKEND"] names (default whoosh), opened lazily."""

@@ -4,12 +4,18 @@ Applied to the set of matching document numbers through one hook (``apply``) bef
 ranking, so totals, facets and pages count stories; hits then get their ``cluster``
 (``annotate``). The representative of a cluster is its first-published member among
 the matches, so the hit is the original wherever it matched, and ranking sees it.
+
+Everything a query touches is an array over document numbers (cluster code, member
+rank, outlets per cluster), built once per index state and state-file reading: a query
+whose matches are mostly clustered copies (wire stories) costs a sort, not a loop.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,64 +27,89 @@ class DocClusters:
     """One view mapped onto one index state's document numbers."""
 
     view: ProvenanceView
-    cluster_of_doc: dict[int, str]
-    members: dict[str, list[Member]]  # only members the index holds, earliest first
-    rank: dict[int, int]  # docnum -> position of its member in its cluster's order
-    clustered: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted docnums in a cluster
+    cluster: np.ndarray  # docnum -> cluster code, -1 when not in a cluster of two held members
+    rank: np.ndarray  # docnum -> its member's place in its cluster's order
+    outlets_n: np.ndarray  # cluster code -> distinct outlets among held members
+    kept: np.ndarray  # member rows the index holds, in clusters of two or more (view order)
+    kept_start: np.ndarray  # cluster code -> first position of its rows in ``kept`` (len = clusters + 1)
+    article_doc: dict[str, int]  # live article id -> docnum
+
+    def members(self, code: int) -> list[Member]:
+        """The held members of one cluster, earliest first."""
+        rows = self.kept[self.kept_start[code]:self.kept_start[code + 1]]
+        return [self.view.member(r) for r in rows.tolist()]
+
+    def _mask(self, ids: set[str]) -> np.ndarray:
+        mask = np.zeros(len(self.cluster), dtype=bool)
+        docs = [d for d in map(self.article_doc.get, ids) if d is not None]
+        mask[np.array(docs, dtype=np.int64)] = True
+        return mask
+
+    @cached_property
+    def changed(self) -> np.ndarray:
+        """docnum -> whether its story has more than one version."""
+        return self._mask(self.view.changed)
+
+    @cached_property
+    def headline_changed(self) -> np.ndarray:
+        """docnum -> whether its story's headline changed between versions."""
+        return self._mask(self.view.headline_changed)
 
 
-def map_docs(view: ProvenanceView, ids: Sequence[str], articles, copies: set[str]) -> DocClusters:
+def map_docs(view: ProvenanceView, ids: Sequence[str], articles: np.ndarray, copies: set[str]) -> DocClusters:
     """Clusters restricted to what this index state holds (a killed run may leave extra rows)."""
-    cluster_of_doc: dict[int, str] = {}
-    held: set[str] = set(copies)
-    for d in articles:
-        doc_id = ids[d]
-        held.add(doc_id)
-        c = view.cluster_of.get(doc_id)
-        if c is not None:
-            cluster_of_doc[d] = c
-    members = {}
-    for c, ms in view.clusters.items():
-        kept = [m for m in ms if m.id in held]
-        if len(kept) > 1:
-            members[c] = kept
-    order = {(c, m.id): i for c, ms in members.items() for i, m in enumerate(ms)}
-    cluster_of_doc = {d: c for d, c in cluster_of_doc.items() if c in members}
-    rank = {d: order[(c, ids[d])] for d, c in cluster_of_doc.items()}
-    clustered = np.array(sorted(cluster_of_doc), dtype=np.int64)
-    return DocClusters(view, cluster_of_doc, members, rank, clustered)
+    article_doc = {ids[d]: d for d in articles.tolist()}
+    member_ids = view.ids
+    doc = np.fromiter((article_doc.get(m, -1) for m in member_ids), np.int64, len(member_ids))
+    held = doc >= 0
+    if copies:
+        held |= np.fromiter((m in copies for m in member_ids), bool, len(member_ids))
+    n_clusters = int(view.cluster.max()) + 1 if len(view.cluster) else 0
+    big = np.bincount(view.cluster[held], minlength=n_clusters) > 1
+    kept = np.flatnonzero(held & big[view.cluster])  # rows stay grouped by cluster, in order
+    codes = view.cluster[kept]
+    kept_start = np.searchsorted(codes, np.arange(n_clusters + 1))
+    rank = np.arange(len(kept)) - kept_start[codes]
+    cluster = np.full(len(ids), -1, dtype=np.int32)
+    rank_of = np.zeros(len(ids), dtype=np.int64)
+    at = doc[kept] >= 0
+    cluster[doc[kept][at]] = codes[at]
+    rank_of[doc[kept][at]] = rank[at]
+    outlet = view.outlet[kept]
+    width = int(outlet.max(initial=0)) + 1
+    pairs = np.unique(codes[outlet >= 0].astype(np.int64) * width + outlet[outlet >= 0])  # (cluster, outlet)
+    outlets_n = np.bincount(pairs // width, minlength=n_clusters)
+    return DocClusters(view, cluster, rank_of, outlets_n, kept, kept_start, article_doc)
 
 
 def apply(dc: DocClusters, ids: Sequence[str], matched: np.ndarray, *, changed: bool = False,
           headline_changed: bool = False, collapse: bool = True, prefer: np.ndarray | None = None) -> np.ndarray:
     """The matches (sorted document numbers) after the provenance filters, one per
     cluster when ``collapse``: its first-published member among the matches, taken from
-    ``prefer`` (the matches with all the query's words) when any member is there. Only
-    documents that belong to a cluster or carry an edit are looked at one by one."""
+    ``prefer`` (the matches with all the query's words) when any member is there."""
     out = matched
     if changed:
-        out = out[np.fromiter((ids[d] in dc.view.changed for d in out.tolist()), bool, len(out))]
+        out = out[dc.changed[out]]
     if headline_changed:
-        out = out[np.fromiter((ids[d] in dc.view.headline_changed for d in out.tolist()), bool, len(out))]
-    if not collapse or not dc.cluster_of_doc:
+        out = out[dc.headline_changed[out]]
+    if not collapse or not len(out):
         return out
-    rank, cluster_of = dc.rank, dc.cluster_of_doc
-    inside = out[np.isin(out, dc.clustered)]
-    preferred = set(inside[np.isin(inside, prefer)].tolist()) if prefer is not None else set()
-    best: dict[str, int] = {}
-    for d in inside.tolist():
-        c = cluster_of[d]
-        key = (d not in preferred, rank[d])
-        if c not in best or key < (best[c] not in preferred, rank[best[c]]):
-            best[c] = d
-    drop = np.setdiff1d(inside, np.fromiter(best.values(), np.int64, len(best)), assume_unique=True)
+    inside = out[dc.cluster[out] >= 0]
+    if not len(inside):
+        return out
+    cl = dc.cluster[inside]
+    second_choice = ~np.isin(inside, prefer) if prefer is not None else np.zeros(len(inside), bool)
+    order = np.lexsort((dc.rank[inside], second_choice, cl))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = cl[order][1:] != cl[order][:-1]
+    drop = np.sort(inside[order][~first])
     return np.setdiff1d(out, drop, assume_unique=True) if len(drop) else out
 
 
 def cluster_dict(dc: DocClusters, doc_id: str) -> dict | None:
     """The ``cluster`` of a hit or article: size, first published, members; None if alone."""
-    c = dc.view.cluster_of.get(doc_id)
-    members = dc.members.get(c) if c is not None else None
+    code = _cluster_code(dc, doc_id)
+    members = dc.members(code) if code >= 0 else []
     if not members:
         return None
     first = members[0]
@@ -88,6 +119,16 @@ def cluster_dict(dc: DocClusters, doc_id: str) -> dict | None:
         "outlets": outlets(members),
         "members": [m.to_dict() for m in members],
     }
+
+
+def _cluster_code(dc: DocClusters, doc_id: str) -> int:
+    d = dc.article_doc.get(doc_id)
+    if d is not None:
+        return int(dc.cluster[d])
+    try:  # an exact copy (not an article of the index): its row, found by a scan (rare)
+        return int(dc.view.cluster[dc.view.ids.index(doc_id)])
+    except ValueError:
+        return -1
 
 
 def outlets(members: list[Member]) -> list[str]:
@@ -101,23 +142,19 @@ def outlets(members: list[Member]) -> list[str]:
 
 def facets(dc: DocClusters, ids: Sequence[str], docs: np.ndarray) -> dict[str, dict[str, int]]:
     """The provenance facets of the matches: outlets per story, and how many were edited."""
-    view = dc.view
-    edited = [d for d in docs.tolist() if ids[d] in view.changed] if view.changed else []
-    edits = {"changed": len(edited),
-             "headline_changed": sum(1 for d in edited if ids[d] in view.headline_changed)}
+    edits = {}
+    if dc.view.changed:
+        edits = {"changed": int(dc.changed[docs].sum()), "headline_changed": int(dc.headline_changed[docs].sum())}
     return {"outlets": outlet_facet(dc, docs), "edits": {k: n for k, n in edits.items() if n}}
 
 
 def outlet_facet(dc: DocClusters, docs: np.ndarray) -> dict[str, int]:
     """How many matching stories were published by 1, 2, 3... outlets."""
-    inside = docs[np.isin(docs, dc.clustered)].tolist() if dc.cluster_of_doc else []
-    counts: dict[str, int] = {}
-    for d in inside:
-        n = str(max(1, len(outlets(dc.members[dc.cluster_of_doc[d]]))))
-        counts[n] = counts.get(n, 0) + 1
-    if len(docs) > len(inside):
-        counts["1"] = counts.get("1", 0) + len(docs) - len(inside)
-    return dict(sorted(counts.items(), key=lambda kv: int(kv[0])))
+    codes = dc.cluster[docs]
+    inside = codes >= 0
+    counts = np.bincount(np.maximum(1, dc.outlets_n[codes[inside]]), minlength=2)
+    counts[1] += len(codes) - int(inside.sum())
+    return {str(n): int(c) for n, c in enumerate(counts.tolist()) if c}
 
 
 class DocClusterCache:
@@ -125,13 +162,15 @@ class DocClusterCache:
 
     def __init__(self) -> None:
         self._last: tuple | None = None
+        self._lock = threading.Lock()  # one mapping at a time: after a commit every thread needs it
 
     def get(self, view: ProvenanceView, columns) -> DocClusters:
         """The clusters of ``view`` over one index state's columns (``search.columns.Columns``)."""
-        last = self._last
-        if last is not None and last[0] is view and last[1] is columns:
-            return last[2]
-        copies = {c for cs in columns.duplicates.values() for c in cs}
-        dc = map_docs(view, columns.ids, np.flatnonzero(columns.articles).tolist(), copies)
-        self._last = (view, columns, dc)
-        return dc
+        with self._lock:
+            last = self._last
+            if last is not None and last[0] is view and last[1] is columns:
+                return last[2]
+            copies = {c for cs in columns.duplicates.values() for c in cs}
+            dc = map_docs(view, columns.ids, np.flatnonzero(columns.articles), copies)
+            self._last = (view, columns, dc)
+            return dc

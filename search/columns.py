@@ -17,15 +17,13 @@ from functools import cached_property
 
 import numpy as np
 
+from common import column_arrays
 from common.codec import segment_field_lengths
 from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 
 KINDS = (KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED)
 TEXT_FIELDS = ("title", "body")
-
-
-class ColumnsDamaged(ValueError):
-    """A column's length does not match its segment (a truncated or foreign file)."""
+CODED = ("year", "month", "source", "dup_of", "tag_labels")  # string columns read as codes
 
 
 @dataclass
@@ -55,7 +53,7 @@ class SegmentColumns:
     dated: np.ndarray  # bool
     start: np.ndarray  # int64, Whoosh's long form of the datetime; 0 undated
     end: np.ndarray
-    strings: dict[str, list[str]]  # year, month, source, dup_of, tag_labels
+    strings: dict[str, Coded]  # year, month, source, dup_of, tag_labels
     tags: dict[str, np.ndarray]  # tag term -> local docs
     lengths: dict[str, np.ndarray]
 
@@ -66,22 +64,22 @@ def _text(value) -> str:
     return value or ""
 
 
-def _strings(reader, name: str, n: int) -> list[str]:
+def _column(reader, name: str) -> bytes | None:
     if name not in reader.schema or not reader.has_column(name):
-        return [""] * n
-    values = [_text(v) for v in reader.column_reader(name, translate=False)]
-    if len(values) != n:
-        raise ColumnsDamaged(f"column {name} holds {len(values)} values for {n} documents")
-    return values
+        return None
+    return column_arrays.column_file(reader, name)
+
+
+def _strings(reader, name: str, n: int) -> list[str]:
+    return column_arrays.strings(_column(reader, name), n)
+
+
+def _coded_strings(reader, name: str, n: int) -> Coded:
+    return Coded(*column_arrays.coded_strings(_column(reader, name), n))
 
 
 def _numbers(reader, name: str, n: int) -> np.ndarray:
-    if name not in reader.schema or not reader.has_column(name):
-        return np.zeros(n, dtype=np.int64)
-    values = reader.column_reader(name, translate=False).load()
-    if len(values) != n:
-        raise ColumnsDamaged(f"column {name} holds {len(values)} values for {n} documents")
-    return np.array([v or 0 for v in values], dtype=np.int64)
+    return column_arrays.numeric(_column(reader, name), "q", n)
 
 
 def _term_docs(reader, fieldname: str, btext: bytes) -> np.ndarray:
@@ -111,16 +109,21 @@ def read_segment(reader) -> SegmentColumns:
         dated=dated,
         start=_numbers(reader, "date_start", n),
         end=_numbers(reader, "date_end", n),
-        strings={name: _strings(reader, name, n) for name in ("year", "month", "source", "dup_of", "tag_labels")},
+        strings={name: _coded_strings(reader, name, n) for name in CODED},
         tags=tags,
         lengths={f: segment_field_lengths(reader, f).astype(np.float64) for f in TEXT_FIELDS if f in reader.schema},
     )
 
 
-def _coded(values: list[str]) -> Coded:
-    labels = sorted(set(values) - {""})
+def _merge_coded(parts: list[Coded]) -> Coded:
+    """Segments' coded columns as one, over the union of their labels (sorted)."""
+    labels = sorted({label for p in parts for label in p.labels})
     index = {label: i for i, label in enumerate(labels)}
-    return Coded(np.array([index.get(v, -1) for v in values], dtype=np.int32), labels)
+    out = []
+    for p in parts:
+        remap = np.array([index[label] for label in p.labels] + [-1], dtype=np.int32)
+        out.append(remap[p.codes])  # code -1 picks the appended -1
+    return Coded(np.concatenate(out) if out else np.zeros(0, np.int32), labels)
 
 
 @dataclass
@@ -180,12 +183,14 @@ class Columns:
         return {self.tag_labels[i]: int(n[i]) for i in np.flatnonzero(n)}
 
 
-def _tag_label_of(labels: list[str]) -> dict[str, str]:
+def _tag_label_of(written: Coded, articles: np.ndarray) -> dict[str, str]:
     """Tag term -> its most common spelling in the articles ("china" -> "China")."""
+    codes = written.codes[articles]
+    counts = np.bincount(codes[codes >= 0], minlength=len(written.labels))
     spellings: dict[str, Counter] = {}
-    for value in labels:
-        for label in filter(None, (t.strip() for t in value.split(","))):
-            spellings.setdefault(label.lower(), Counter())[label] += 1
+    for code in np.flatnonzero(counts).tolist():
+        for label in filter(None, (t.strip() for t in written.labels[code].split(","))):
+            spellings.setdefault(label.lower(), Counter())[label] += int(counts[code])
     return {term: counts.most_common(1)[0][0] for term, counts in spellings.items()}
 
 
@@ -204,26 +209,25 @@ def combine(parts: list[tuple[SegmentColumns, int]], alive: np.ndarray) -> Colum
     kinds = cat([p.kind for p, _ in parts], np.int8)
     articles = alive & (kinds == KINDS.index(KIND_ARTICLE))
     dated = cat([p.dated for p, _ in parts], bool)
-    strings = {name: [v for p, _ in parts for v in p.strings[name]] for name in parts[0][0].strings} if parts else {}
+    strings = {name: _merge_coded([p.strings[name] for p, _ in parts]) for name in CODED}
     ids = [v for p, _ in parts for v in p.ids]
     tag_docs: dict[str, list] = {}
     for p, off in parts:
         for tag, docs in p.tags.items():
             tag_docs.setdefault(tag, []).append(docs + off)
     tags = {t: (lambda d: d[alive[d]])(np.concatenate(ds)) for t, ds in sorted(tag_docs.items())}
-    label_of = _tag_label_of([v for v, ok in zip(strings.get("tag_labels", []), articles) if ok])
+    label_of = _tag_label_of(strings["tag_labels"], articles)
     tag_labels = [label_of.get(t, t) for t in tags]
     duplicates: dict[str, list[str]] = {}
     for d in np.flatnonzero(alive & (kinds == KINDS.index(KIND_DUPLICATE))):
-        if original := strings["dup_of"][d]:
-            duplicates.setdefault(original, []).append(ids[d])
+        if (code := strings["dup_of"].codes[d]) >= 0:
+            duplicates.setdefault(strings["dup_of"].labels[code], []).append(ids[d])
     for copies in duplicates.values():
         copies.sort()
     return Columns(
         n=n, ids=ids, alive=alive, articles=articles, undated=articles & ~dated,
         start=cat([p.start for p, _ in parts], np.int64), end=cat([p.end for p, _ in parts], np.int64),
-        year=_coded(strings.get("year", [])), month=_coded(strings.get("month", [])),
-        source=_coded(strings.get("source", [])),
+        year=strings["year"], month=strings["month"], source=strings["source"],
         tag_docs=tags,
         **_tag_index(tags, n),
         tag_labels=tag_labels,

@@ -28,6 +28,7 @@ from whoosh.reading import ReaderClosed
 from whoosh.searching import Searcher
 
 from common.codec import foreign_segments
+from common.column_arrays import ColumnFileDamaged
 from common.layout import (
     LAST_RUN, IndexUnavailable, check_index, current_version, read_last_run, segment_sizes, sizes_changed,
 )
@@ -35,7 +36,7 @@ from common.schema import KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED
 from search import clusters
 from search.backend import SearchBusy
 from search.collect import apply_filters, by_date, facets
-from search.columns import KINDS, Columns, ColumnsCache, ColumnsDamaged
+from search.columns import KINDS, Columns, ColumnsCache
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.history import History
 from search.match import expanded_terms, match, term_text, word_terms
@@ -284,13 +285,27 @@ class SearchEngine:
         for _v, s, _sizes in idle:
             _quiet_close(s)
 
+    def warm(self) -> None:
+        """Read the live state's columns and story clusters, then close the searchers.
+
+        A server calls this before it forks: its processes inherit the arrays (shared
+        copy-on-write) instead of each paying for them on its first requests (seconds at
+        200k stories), and no open index file is shared across a fork."""
+        try:
+            with self.view() as (v, _state):
+                self._clusters(v.columns)
+        except IndexUnavailable:
+            pass  # requests answer 503 with the fix until an index is there
+        finally:
+            self.close()
+
     @contextmanager
     def view(self, deadline: float | None = None) -> Iterator[tuple[IndexView, IndexState]]:
         """A per-request view of the live index (see search/view.py)."""
         with self.searcher() as (s, state):
             try:
                 v = IndexView(s, self._columns, deadline)
-            except (ColumnsDamaged, OSError, EOFError, ValueError) as exc:
+            except (ColumnFileDamaged, OSError, EOFError, ValueError) as exc:
                 raise IndexUnavailable(
                     f"index in {state.version} cannot be read ({exc}): "
                     f"rebuild it with `python -m indexer --rebuild --index {self.index_dir}`"

@@ -410,3 +410,6 @@ class SolrBackend:
     def close(self) -> None:
         """Close this thread's connections (a later call reconnects)."""
         self.client.close()
+
+    def warm(self) -> None:
+        """Nothing to load: Solr keeps its caches in its own JVM."""

@@ -20,7 +20,7 @@ from search.provenance import Member
 from search.request import SearchRequest
 from search.solr_query import QueryPlan
 
-FIRST_PUBLISHED = "date_start asc,first_seen asc,id asc"  # search.provenance.Member.order
+FIRST_PUBLISHED = "date_start asc,first_seen asc,id asc"  # search.provenance.MEMBER_ORDER
 MAX_MEMBERS = 10_000  # members read for one page of hits
 
 
@@ -51,7 +51,7 @@ def cluster_dicts(docs: list[dict]) -> dict[str, dict]:
     for d in docs:
         kind = "near" if d.get("kind") == "article" else "exact"
         members.setdefault(d["cluster"], []).append(
-            Member(d["id"], d.get("source") or None, d.get("date") or None, None, "", kind))
+            Member(d["id"], d.get("source") or None, d.get("date") or None, kind))
     out = {}
     for c, ms in members.items():
         if len(ms) < 2:

@@ -40,3 +40,40 @@ def test_first_search_after_warm_up_imports_nothing(search_index):  # noqa: F811
     assert cold["hits"] == warm["hits"] > 0
     assert "nltk.stem.snowball" in cold["imported"]  # what the warm-up is for
     assert warm["imported"] == []
+
+
+FORK_PROBE = """
+import json, os, sys
+from search import columns, clusters
+from search.engine import SearchEngine
+from search.request import SearchRequest
+engine = SearchEngine(sys.argv[1])
+engine.warm()
+open_after_warm = len(engine._pool)
+reads = []
+for name, module in (("read_segment", columns), ("map_docs", clusters)):
+    def counted(*a, _f=getattr(module, name), _n=name):
+        reads.append(_n)
+        return _f(*a)
+    setattr(module, name, counted)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    res = engine.search(SearchRequest(q="megvii surveillance"))
+    os.write(w, json.dumps({"total": res.total, "reads": reads}).encode())
+    os._exit(0)
+os.close(w)
+child = json.loads(os.read(r, 65536))
+os.waitpid(pid, 0)
+res = engine.search(SearchRequest(q="megvii surveillance"))
+print(json.dumps({"open_after_warm": open_after_warm, "child": child, "total": res.total, "reads": reads}))
+"""
+
+
+def test_warm_loads_columns_and_clusters_once_for_the_forked_processes(search_index):  # noqa: F811
+    out = subprocess.run([sys.executable, "-c", FORK_PROBE, str(search_index)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["open_after_warm"] == 0  # no index file is shared across the fork
+    assert got["child"]["total"] == got["total"] > 0
+    assert got["child"]["reads"] == [] and got["reads"] == []  # neither process read them again
