@@ -116,13 +116,16 @@ class ProvenanceState:
         self._view = ProvenanceView()
 
     def _stamp(self) -> tuple:
+        """The state file's and its write-ahead log's (mtime, size). An empty log counts
+        as none: the indexer removes it when it closes, and our own read-only connection
+        creates it again, which read as a change and read the whole file a second time."""
         out = []
         for suffix in ("", "-wal"):
             try:
                 st = os.stat(self.index_dir / f"{STATE_DB}{suffix}")
-                out.append((st.st_mtime_ns, st.st_size))
             except OSError:
-                out.append(None)
+                st = None
+            out.append((st.st_mtime_ns, st.st_size) if st is not None and (st.st_size or not suffix) else None)
         return tuple(out)
 
     def view(self) -> ProvenanceView:

@@ -131,3 +131,22 @@ def test_after_a_run_many_threads_read_the_state_file_once(mapped, monkeypatch):
     assert len(reads) == 1
     assert all(v is views[0] for v in views) and views[0] is not first
     assert views[0].ids == first.ids
+
+
+def test_a_run_that_removed_its_write_ahead_log_is_read_once(mapped, monkeypatch):
+    """The indexer deletes state.sqlite3-wal when it closes; the server's first read-only
+    connection creates an empty one. That must not look like a second change."""
+    index, _cols, _dc = mapped
+    from search import provenance
+
+    wal = index / (STATE_DB + "-wal")
+    wal.unlink(missing_ok=True)
+    os.utime(index / STATE_DB)  # a run committed and closed
+    state = ProvenanceState(index)
+    reads = []
+    real = provenance._read
+    monkeypatch.setattr(provenance, "_read", lambda con: reads.append(1) or real(con))
+    first = state.view()
+    assert wal.exists()  # our own read-only connection made it
+    assert state.view() is first and state.view() is first
+    assert len(reads) == 1
