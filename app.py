@@ -98,8 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     from web.server import serve
 
     analysis.warm_up()
-    app.extensions["search_engine"].warm()
-    serve(app, host=args.host, port=args.port, threads=args.threads, processes=max(1, args.processes))
+    engine = app.extensions["search_engine"]
+    engine.warm()
+    serve(app, host=args.host, port=args.port, threads=args.threads, processes=max(1, args.processes),
+          on_start=engine.keep_warm)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,11 @@ class SearchBackend(Protocol):
         it before it forks and accepts connections."""
         ...
 
+    def keep_warm(self) -> None:
+        """From now on, load each new index state as it is published (a server process
+        calls it after it forks)."""
+        ...
+
 
 def open_backend(config: Mapping[str, object]) -> SearchBackend:
     """The backend config["SEARCH_BACKEND"] names (default whoosh), opened lazily."""

@@ -39,6 +39,7 @@ from search.collect import apply_filters, by_date, facets
 from search.columns import KINDS, Columns, ColumnsCache
 from search.highlight import MarkTerms, find_spans, mark_all, snippet
 from search.history import History
+from search.keepwarm import KeepWarm
 from search.match import expanded_terms, match, term_text, word_terms
 from search.provenance import ProvenanceState
 from search.query import ParsedQuery, check_size, parse_query
@@ -136,6 +137,7 @@ class SearchEngine:
         self._provenance = ProvenanceState(self.index_dir)  # versions, story clusters (read-only)
         self._history = History(self._provenance)
         self._doc_clusters = clusters.DocClusterCache()
+        self._keep_warm: KeepWarm | None = None
 
     # -- searcher lifecycle ------------------------------------------------------------
 
@@ -278,26 +280,45 @@ class SearchEngine:
         return last
 
     def close(self) -> None:
-        """Close the idle searchers (a later request opens a new one)."""
+        """Close the idle searchers (a later request opens a new one); stop keeping warm."""
+        if self._keep_warm is not None:
+            self._keep_warm.stop()
+            self._keep_warm = None
         with self._pool_lock:
             idle = self._pool[:]
             del self._pool[:]  # the same list object the finalizer holds
         for _v, s, _sizes in idle:
             _quiet_close(s)
 
+    def prepare(self) -> None:
+        """Load the live state's columns and story clusters (what a first search needs)."""
+        with self.view() as (v, _state):
+            self._clusters(v.columns)
+
+    def published(self) -> tuple:
+        """What changes whenever a run publishes: live version, its commits, state file."""
+        version = current_version(self.index_dir)
+        return version, published_state(version) if version else (), self._provenance.stamp()
+
     def warm(self) -> None:
-        """Read the live state's columns and story clusters, then close the searchers.
+        """Prepare the live state, then close the searchers.
 
         A server calls this before it forks: its processes inherit the arrays (shared
         copy-on-write) instead of each paying for them on its first requests (seconds at
         200k stories), and no open index file is shared across a fork."""
         try:
-            with self.view() as (v, _state):
-                self._clusters(v.columns)
+            self.prepare()
         except IndexUnavailable:
             pass  # requests answer 503 with the fix until an index is there
         finally:
             self.close()
+
+    def keep_warm(self) -> None:
+        """Prepare each newly published state in the background (search/keepwarm.py);
+        a server process calls it once, after it forks."""
+        if self._keep_warm is None:
+            self._keep_warm = KeepWarm(self)
+            self._keep_warm.start()
 
     @contextmanager
     def view(self, deadline: float | None = None) -> Iterator[tuple[IndexView, IndexState]]:

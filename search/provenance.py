@@ -115,7 +115,7 @@ class ProvenanceState:
         self._key: tuple | None = None
         self._view = ProvenanceView()
 
-    def _stamp(self) -> tuple:
+    def stamp(self) -> tuple:
         """The state file's and its write-ahead log's (mtime, size). An empty log counts
         as none: the indexer removes it when it closes, and our own read-only connection
         creates it again, which read as a change and read the whole file a second time."""
@@ -130,7 +130,7 @@ class ProvenanceState:
 
     def view(self) -> ProvenanceView:
         """The current view (read again only when the state file changed)."""
-        key = self._stamp()
+        key = self.stamp()
         with self._lock:  # one reader at a time: after a run, every thread would read it
             if key == self._key:
                 return self._view

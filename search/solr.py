@@ -413,3 +413,6 @@ class SolrBackend:
 
     def warm(self) -> None:
         """Nothing to load: Solr keeps its caches in its own JVM."""
+
+    def keep_warm(self) -> None:
+        """Nothing to load: Solr warms its own searchers on commit."""

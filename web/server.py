@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 
 from flask import Flask
 from waitress.channel import HTTPChannel
@@ -70,16 +71,20 @@ def _server(app: Flask, threads: int, **where):
     return server
 
 
-def serve(app: Flask, host: str, port: int, threads: int, processes: int = 1) -> None:
+def serve(app: Flask, host: str, port: int, threads: int, processes: int = 1,
+          on_start: Callable[[], None] | None = None) -> None:
     """Serve app until interrupted; bodies (a watchlist upload at most) and headers are bounded.
 
     One Python process runs one core at a time (the GIL): with ``processes`` > 1 the
     listening socket is bound here and that many forked processes accept on it, each
-    with its own threads and its own searchers (see ``_supervise``).
+    with its own threads and its own searchers (see ``_supervise``). ``on_start`` runs
+    in each serving process before it accepts (after the fork: threads it starts live).
     """
+    start = on_start or (lambda: None)
     if processes <= 1:
         server = _server(app, threads, host=host, port=port)
         server.print_listen("Serving on http://{}:{}")
+        start()
         server.run()
         return
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -88,7 +93,7 @@ def serve(app: Flask, host: str, port: int, threads: int, processes: int = 1) ->
     sock.bind((host, port))
     sock.listen(1024)
     log.info("Serving on http://%s:%s with %d processes", host, sock.getsockname()[1], processes)
-    _supervise(lambda: _server(app, threads, sockets=[sock]).run(), processes)
+    _supervise(lambda: (start(), _server(app, threads, sockets=[sock]).run()), processes)
 
 
 def _supervise(run, processes: int) -> None:
