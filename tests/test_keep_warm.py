@@ -36,13 +36,19 @@ def _wait(pred, seconds: float = 60) -> None:
         time.sleep(0.02)
 
 
-def test_the_first_search_after_a_run_finds_the_state_prepared(tmp_path, counted):
+def _started(tmp_path, settle_s: float):
+    """The seeds indexed by a real run, an engine over them and its keeper, started."""
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(SEEDS, corpus)
     run_indexer(corpus, index, "--quiet")
     engine = SearchEngine(index)
-    keeper = KeepWarm(engine, every_s=0.02, settle_s=0.2)
+    keeper = KeepWarm(engine, every_s=0.02, settle_s=settle_s)
     keeper.start()
+    return corpus, index, engine, keeper
+
+
+def test_the_first_search_after_a_run_finds_the_state_prepared(tmp_path, counted):
+    corpus, index, engine, keeper = _started(tmp_path, settle_s=0.2)
     try:
         _wait(lambda: keeper.prepared >= 1)
         assert engine.search(SearchRequest(q="megvii")).total > 0
@@ -77,12 +83,7 @@ def test_states_that_keep_changing_are_not_prepared_until_they_settle(tmp_path, 
 
     from common.layout import STATE_DB
 
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(SEEDS, corpus)
-    run_indexer(corpus, index, "--quiet")
-    engine = SearchEngine(index)
-    keeper = KeepWarm(engine, every_s=0.02, settle_s=0.5)
-    keeper.start()
+    _corpus, index, engine, keeper = _started(tmp_path, settle_s=0.5)
     try:
         _wait(lambda: keeper.prepared >= 1)
         end = time.monotonic() + 1.5
