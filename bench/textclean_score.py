@@ -10,7 +10,10 @@ the corpus furniture signal computed per URL host as the indexer would per sourc
 Then hard-wrapped wire copy: the Reuters-21578 stories with a headline, written as the
 index bench writes them (headline, blank line, text). Those have no furniture, so the
 article is the whole text: prints the share of the text's words kept in the cleaned body
-(mean and 10th percentile) and the share of headlines found exactly.
+(mean and 10th percentile) and the share of headlines found exactly. Then the TIME and
+Cranfield test collections, written as bench/relevance.py writes them: the share of their
+words in lines the cleaner dropped (other than the title line and its copies), and how
+many articles lose any.
 """
 from __future__ import annotations
 
@@ -28,10 +31,11 @@ for path in (ROOT, ROOT / "tests"):  # the metric and the loader are shared with
 from datasets import load_pages  # noqa: E402
 from shingle_metric import page_counts, score  # noqa: E402
 from indexer.furniture import FurnitureStats  # noqa: E402
-from indexer.textclean import WORD_RE, clean_text_dump, furniture_candidates  # noqa: E402
+from indexer.textclean import WORD_RE, clean_text_dump, furniture_candidates, line_key  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "extraction" / "scrapinghub"
 REUTERS = ROOT.parent / "shared" / "data" / "reuters21578" / "docs.jsonl.gz"
+IR = ROOT.parent / "shared" / "data" / "ir"
 
 
 def furniture_by_host(pages: list[dict[str, str]]) -> dict[str, frozenset[str]]:
@@ -73,6 +77,20 @@ def wire_copy_scores(path: Path = REUTERS) -> str:
             f"stories {len(recalls)}")
 
 
+def collection_scores(name: str) -> str:
+    """Words of an IR collection's articles the cleaner dropped (TIME: all in capitals)."""
+    total = lost = articles = losing = 0
+    with open(IR / name / "docs.jsonl", encoding="utf-8") as fh:
+        for doc in map(json.loads, fh):
+            title = doc.get("title") or ""
+            article = clean_text_dump(f"{title}\n\n{doc['text']}\n" if title else f"{doc['text']}\n")
+            gone = sum(len(WORD_RE.findall(line)) for line in article.removed
+                       if line_key(line) != line_key(article.title))
+            total += len(WORD_RE.findall(doc["text"]))
+            lost, articles, losing = lost + gone, articles + 1, losing + bool(gone)
+    return f"{name:<10} words kept {1 - lost / total:.4f}  articles losing words {losing} of {articles}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -85,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     print(format_scores("cleaned", score(cleaned)))
     if REUTERS.is_file():
         print(wire_copy_scores())
+    for name in ("time", "cranfield"):
+        if (IR / name / "docs.jsonl").is_file():
+            print(collection_scores(name))
     if args.worst:
         rows = []
         for page, (truth, body) in zip(pages, cleaned):

@@ -247,6 +247,9 @@ WRAP_MAX_WIDTH = 100
 WRAP_MIN_WRAPPED_SHARE = 0.5
 WRAP_FULL_ROW = 0.8  # a row this share of the width, without final punctuation, was wrapped
 RAGGED_MAX_WIDE_SHARE = 0.2  # rows past WRAP_MAX_WIDTH a raggedly wrapped page may have
+# A row that opens a list item ("--DOLLAR STEADY ...", "* Item", "2. Item") starts a line of its own.
+LIST_ITEM = re.compile(r"\s*(?:[-–—*•·+]|\d{1,2}[.)]\s)")
+CAPITALS_PAGE_SHARE = 0.95  # a page this much in capitals (old archives, telex) says nothing by case
 
 
 # --- Small helpers -------------------------------------------------------------------
@@ -401,15 +404,32 @@ def unwrap_lines(text: str) -> list[str]:
     if not width and not ragged:
         return lines
     base = min(_indent(line) for line in lines if line.strip())
+    shouted = _shouted_rows(lines)
     out: list[str] = []
     for i, line in enumerate(lines):
-        joined = (ragged and _continues_ragged(lines, i, base)) or (width and _continues(lines, i, base, width))
+        joined = (ragged and _continues_ragged(lines, i, base, shouted)) or (
+            width and _continues(lines, i, base, width, shouted))
         if out and joined:
             joiner = "" if out[-1].endswith("-") else " "
             out[-1] = out[-1].rstrip() + joiner + line.strip()
         else:
             out.append(line)
     return out
+
+
+def in_capitals(lines: Sequence[str]) -> bool:
+    """Whether a page is written in capitals throughout (TIME's 1963 archive, telex copy)."""
+    letters = [c for line in lines for c in line if c.isalpha() and (c.isupper() or c.islower())]
+    return bool(letters) and sum(c.isupper() for c in letters) >= CAPITALS_PAGE_SHARE * len(letters)
+
+
+def _shouted_rows(lines: Sequence[str]) -> Callable[[str], bool]:
+    """Rows in capitals, which stand apart as headlines or slugs; on a page written in
+    capitals throughout no row does, or every break after a row would be kept and a
+    paragraph split at each short row (then dropped as a line without punctuation)."""
+    if in_capitals(lines):
+        return lambda row: False
+    return str.isupper
 
 
 def _mid_sentence(row: str, following: str) -> bool:
@@ -434,7 +454,7 @@ def ragged_wrapped(lines: Sequence[str]) -> bool:
     return bool(pairs) and mid / len(pairs) >= WRAP_MIN_WRAPPED_SHARE
 
 
-def _continues_ragged(lines: Sequence[str], i: int, base: int) -> bool:
+def _continues_ragged(lines: Sequence[str], i: int, base: int, shouted: Callable[[str], bool] = str.isupper) -> bool:
     """On a raggedly wrapped page, row i carries on row i-1 unless it starts a paragraph.
 
     A paragraph starts after a blank line or with an indented row; a row at the margin
@@ -442,29 +462,35 @@ def _continues_ragged(lines: Sequence[str], i: int, base: int) -> bool:
     last sentence left on a row of its own would read as a furniture line.
     """
     row, prev = lines[i], lines[i - 1]
-    return bool(row.strip() and prev.strip()) and _indent(row) == base and not prev.isupper()
+    return bool(row.strip() and prev.strip()) and _indent(row) == base and not shouted(prev)
 
 
-def _continues(lines: Sequence[str], i: int, base: int, width: int) -> bool:
+def _continues(lines: Sequence[str], i: int, base: int, width: int,
+               shouted: Callable[[str], bool] = str.isupper) -> bool:
     """Whether row i carries on the paragraph of row i-1 on a hard-wrapped page.
 
     Yes when the break before it was forced. Also when row i-1 stops mid-sentence and
     row i is itself a full wrapped row: a paragraph's first row may be short (a dateline
-    cut away), and it is not a headline when it runs straight on into wrapped text.
+    cut away), and it is not a headline when it runs straight on into wrapped text. And
+    when row i-1 stops mid-sentence inside a paragraph (a row above it): a passage set in
+    a narrower column, or a last row after a short one, still goes on with the sentence.
     """
     row, prev = lines[i], lines[i - 1]
     if not (row.strip() and prev.strip()) or _indent(row) != base:
         return False
     if _wrapped_break(prev, row, width):
         return True
+    if ends_sentence(prev) or shouted(prev) or LIST_ITEM.match(row):
+        return False
+    if _inside_paragraph(lines, i - 1) and not (is_table_row(prev) or is_table_row(row)):
+        return True
     following = lines[i + 1] if i + 1 < len(lines) else ""
-    return (
-        not ends_sentence(prev)
-        and not prev.isupper()
-        and bool(following.strip())
-        and _indent(following) <= base
-        and _wrapped_break(row, following, width)
-    )
+    return bool(following.strip()) and _indent(following) <= base and _wrapped_break(row, following, width)
+
+
+def _inside_paragraph(lines: Sequence[str], i: int) -> bool:
+    """Row i has a row above it in its block: it is not a headline over the text."""
+    return i > 0 and bool(lines[i - 1].strip())
 
 
 def unwrap_hard_wraps(page: Page) -> Page:
