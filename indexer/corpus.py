@@ -255,33 +255,40 @@ class Manifest:
 
     Parsed on first use when its bytes are those the last completed run recorded
     (``unchanged``): every indexed file's entry hash is then the one in its state, so a
-    run with nothing to do never parses 200k lines. ``problems`` are known either way."""
+    run with nothing to do never parses 200k lines. ``problems`` are known either way.
+
+    Parsing checks every line and keeps, per file, only where its line is in the text
+    (one int): a file's entry and hash are made from that line when asked. A dict of
+    parsed objects and a dict of hashes held ~650 B per file for the whole run."""
 
     def __init__(self, text: str = "", fingerprint: str | None = ABSENT, problems: list[Skip] | None = None):
         self.fingerprint = fingerprint  # size and SHA-1 of the bytes; None when unreadable
         self.unchanged = problems is not None
         self.problems: list[Skip] = problems if problems is not None else []
-        self._text: str | None = text
-        self._objs: dict[str, dict] = {}
-        self.hashes: dict[str, str] = {}
+        self._text = text
+        self._done = False
+        self._spans: dict[str, int] = {}  # file -> its line's offset << 32 | its length
         if not self.unchanged:
             self._parse()
 
     def entry(self, rel: str) -> dict:
-        obj = self._parsed()._objs.get(rel)
-        return {} if obj is None else _entry_of(obj)
+        line = self._line(rel)
+        if line is None:
+            return {}
+        obj = _json_object(line)
+        url = obj.get("url")
+        if isinstance(url, str) and url.strip() and url_problem(url):
+            obj = {k: v for k, v in obj.items() if k != "url"}  # reported when parsed
+        return _entry_of(obj)
 
     def entry_hash(self, rel: str) -> str:
         """Hash of a file's manifest line, so editing it re-indexes that file."""
-        return self._parsed().hashes.get(rel, "")
-
-    def entry_hashes(self) -> dict[str, str]:
-        """Every entry's hash by file (parsed now if it was not): for loops over 200k files."""
-        return self._parsed().hashes
+        line = self._line(rel)
+        return "" if line is None else sha1(line.strip().encode("utf-8")).hexdigest()[:16]
 
     @property
     def parsed(self) -> bool:
-        return self._text is None
+        return self._done
 
     def record(self) -> dict | None:
         """What the state cache keeps of this manifest (None: nothing to rely on)."""
@@ -289,20 +296,28 @@ class Manifest:
             return None
         return {"fingerprint": self.fingerprint, "problems": [[p.path, p.reason] for p in self.problems]}
 
-    def _parsed(self) -> "Manifest":
-        if self._text is not None:
+    def _line(self, rel: str) -> str | None:
+        if not self._done:
             self._parse()
-        return self
+        span = self._spans.get(rel)
+        if span is None:
+            return None
+        start = span >> 32
+        return self._text[start : start + (span & 0xFFFFFFFF)]
 
     def _parse(self) -> None:
         """One pass over the lines; the C scanner of json per line, json.loads only to
         word the error of a line that is not JSON."""
-        text, self._text = self._text or "", None
+        self._done = True
+        text = self._text
         report = not self.unchanged  # else the same bytes' problems are already known
         problems: list[Skip] = []
-        lines_of: dict[str, int] = {}  # file -> the line of its entry
-        objs, hashes = self._objs, self.hashes
-        for number, line in enumerate(text.splitlines(), 1):
+        lines_of: dict[str, int] = {}  # file -> the line of its entry (for the problem's words)
+        spans = self._spans
+        at = 0
+        for number, raw in enumerate(text.splitlines(keepends=True), 1):
+            start, at = at, at + len(raw)
+            line = raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
             obj = _json_object(line)
             if obj is _BLANK:
                 continue
@@ -330,9 +345,7 @@ class Manifest:
             if isinstance(url, str) and url.strip() and (problem := url_problem(url)):
                 problems.append(Skip(f"{MANIFEST}:{number}",
                                      f"manifest url is not a valid URL ({problem}); url ignored"))
-                obj = {k: v for k, v in obj.items() if k != "url"}
-            objs[rel] = obj
-            hashes[rel] = sha1(line.strip().encode("utf-8")).hexdigest()[:16]
+            spans[rel] = start << 32 | len(line)
         if report:
             self.problems = problems
 

@@ -1,0 +1,134 @@
+"""The indexer's run-wide state is packed (issue 11, peak RSS bounded): file states as
+records, the manifest as line offsets, the job list as scan rows, and workers forked
+before the parent's heap grows. Real runs on the seeds; the packed forms must read back
+exactly what the plain ones held."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+from dataclasses import replace
+from hashlib import sha1
+
+import pytest
+from whoosh.index import FileIndex
+
+from common.layout import current_version, open_live_index
+from conftest import SEEDS
+from indexer import run as indexer_run
+from indexer.corpus import MANIFEST, Manifest, load_manifest
+from indexer.run import RunOptions, run_indexer
+from indexer.store import DocState, States, load_state_table, read_states
+
+
+def build(tmp_path, **kwargs):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    shutil.copy(corpus / "002_51ab61055f3fe5d9.txt", corpus / "zz-copy.txt")
+    (corpus / "empty.txt").write_text("\n", "utf-8")
+    index = tmp_path / "index"
+    run_indexer(RunOptions(corpus, index, workers=1, **kwargs))
+    return corpus, index
+
+
+def test_packed_states_read_back_what_the_index_holds(tmp_path):
+    _, index = build(tmp_path)
+    ix = open_live_index(index)
+    states = read_states(ix)
+    table = load_state_table(ix, current_version(index))
+    assert table is not None and table.states() == states
+    kinds = {st.kind for st in states.values()}
+    assert kinds == {"article", "duplicate", "skipped"}  # every kind packs
+    plain = dict(states.items())
+    assert len(plain) == len(states) == 7 and all(type(st) is DocState for st in plain.values())
+
+    # values that do not pack are kept as they are; removed records are reused
+    packed = States(plain)
+    first, *_ = plain
+    odd = [replace(plain[first], id="ABCDEF0123456789"), replace(plain[first], content_hash="not hex"),
+           replace(plain[first], kind="other"), replace(plain[first], size=2**70),
+           replace(plain[first], file_hash="", meta_hash="", content_hash="")]
+    for i, st in enumerate(odd):
+        packed[f"odd/{i}"] = st
+    assert [packed[f"odd/{i}"] for i in range(len(odd))] == odd
+    records = len(packed._data)
+    del packed[first]
+    packed["again.txt"] = plain[first]
+    assert len(packed._data) == records and packed["again.txt"] == plain[first] and first not in packed
+    with pytest.raises(KeyError):
+        del packed[first]
+    packed["odd/1"] = plain[first]  # an odd state replaced by one that packs
+    assert packed["odd/1"] == plain[first] and len(packed) == 7 + len(odd)
+    assert packed.copies_of({bytes.fromhex(plain["zz-copy.txt"].content_hash)}) == [
+        ("zz-copy.txt", plain["zz-copy.txt"].id)]
+
+
+def test_manifest_entries_come_from_their_lines(tmp_path):
+    lines = [
+        {"file": "a.txt", "url": "https://example.com/a", "date": "2019-06-10"},
+        {"file": "./b.txt", "title": "B\u2028with a line separator inside"},
+        {"file": "c.txt", "url": "http://[::1", "source": "Wire"},
+        {"file": "a.txt", "title": "Later entry wins"},
+    ]
+    text = "\r\n".join(json.dumps(obj, ensure_ascii=False) for obj in lines) + "\n\nnot json\n"
+    (tmp_path / MANIFEST).write_text(text, "utf-8")
+    manifest = load_manifest(tmp_path)
+    assert manifest.entry("a.txt") == {"title": "Later entry wins"}
+    assert manifest.entry("c.txt") == {"source": "Wire"}  # the bad URL is dropped
+    assert manifest.entry("missing.txt") == {} and manifest.entry_hash("missing.txt") == ""
+    # the separator inside b's title ends a line, as str.splitlines has it: the offsets of
+    # the lines after it must still be right
+    (later,) = [line for line in text.splitlines() if "Later" in line]
+    assert manifest.entry_hash("a.txt") == sha1(later.strip().encode("utf-8")).hexdigest()[:16]
+    reasons = sorted(p.reason.split(" (")[0] for p in manifest.problems)
+    assert any("not JSON" in r for r in reasons) and any("duplicate" in r for r in reasons)
+    assert any("not a valid URL" in r for r in reasons)
+
+    # a manifest known from the last run is parsed only when an entry is asked for
+    again = load_manifest(tmp_path, known=manifest.record())
+    assert again.unchanged and not again.parsed
+    assert again.entry("c.txt") == manifest.entry("c.txt") and again.parsed
+    assert Manifest().entry("a.txt") == {}
+
+
+def test_an_incremental_run_finds_orphans_without_searching_the_index(tmp_path, monkeypatch):
+    """A completed run leaves no orphan, so the next run's orphans are copies of what it
+    removes or changes, found in the file states: a searcher over a 200k index was most
+    of an incremental run's memory."""
+    corpus, index = build(tmp_path)
+    (corpus / "002_51ab61055f3fe5d9.txt").unlink()
+    (corpus / "new.txt").write_text("A new headline about watchdogs\n\nA watchdog group published a "
+                                    "long report today about facial recognition exports.\n", "utf-8")
+
+    def no_searcher(self, **kwargs):
+        raise AssertionError("the run searched the whole index")
+
+    monkeypatch.setattr(FileIndex, "searcher", no_searcher)
+    summary = run_indexer(RunOptions(corpus, index, workers=1))
+    assert (summary.added, summary.removed) == (1, 1)
+    monkeypatch.undo()
+    with open_live_index(index).searcher() as s:
+        docs = {d["path"]: d for d in s.all_stored_fields()}
+    assert docs["zz-copy.txt"]["kind"] == "article" and "Hikvision" in docs["zz-copy.txt"]["body"]
+    assert "002_51ab61055f3fe5d9.txt" not in docs
+
+
+@pytest.mark.parametrize("rebuild", [True, False])
+def test_workers_are_forked_before_the_run_holds_its_file_lists(tmp_path, monkeypatch, rebuild):
+    """A forked worker's RSS includes the parent's heap: a rebuild forks them before the
+    scan, an incremental run before the file states and the diff."""
+    corpus, index = build(tmp_path)
+    (corpus / "new.txt").write_text("Another headline\n\nA long enough body about a new thing that "
+                                    "happened today in the city, reported by a wire.\n", "utf-8")
+    seen = []
+    spy = indexer_run.scan_corpus if rebuild else indexer_run._diff
+
+    def counting(*args, **kwargs):
+        seen.append(len(multiprocessing.active_children()))
+        return spy(*args, **kwargs)
+
+    monkeypatch.setattr(indexer_run, "scan_corpus" if rebuild else "_diff", counting)
+    summary = run_indexer(RunOptions(corpus, index, workers=2, rebuild=rebuild))
+    assert seen == [2] and summary.added == (6 if rebuild else 1)
+    assert multiprocessing.active_children() == []
