@@ -132,3 +132,43 @@ def test_workers_are_forked_before_the_run_holds_its_file_lists(tmp_path, monkey
     summary = run_indexer(RunOptions(corpus, index, workers=2, rebuild=rebuild))
     assert seen == [2] and summary.added == (6 if rebuild else 1)
     assert multiprocessing.active_children() == []
+
+
+def test_hashed_furniture_counts_pick_the_lines_string_counts_did(tmp_path, monkeypatch):
+    """Line keys are counted as 64-bit hashes and named once on MIN_DOCS pages: the same
+    furniture as counting the strings (a reference counter below, with the same pruning,
+    made to prune often), and the same after a save and a load, from either file format."""
+    from collections import Counter
+
+    from datasets import SHARED_DATA, reuters_stories
+    from indexer import furniture as fmod
+    from indexer.textclean import furniture_candidates
+
+    if not (SHARED_DATA / "reuters21578" / "docs.jsonl.gz").exists():
+        pytest.skip("../shared/data/reuters21578 is missing")
+    monkeypatch.setattr(fmod, "MAX_KEYS_PER_GROUP", 300)
+    monkeypatch.setattr(fmod, "MIN_SHARE", 0.004)  # Reuters has little furniture: find some
+    stats, reference = fmod.FurnitureStats(), {}
+    for doc in reuters_stories(0, 1500):
+        group = f"g{int(doc['id']) % 3}"
+        keys = furniture_candidates(f"{doc['title'] or ''}\n\n{doc['text']}\n")
+        stats.add(group, keys)
+        docs, lines = reference.get(group, (0, Counter()))
+        lines.update(keys)
+        if len(lines) > 300:
+            lines = Counter(dict(lines.most_common(150)))
+        reference[group] = (docs + 1, lines)
+
+    def expected(group):
+        docs, lines = reference[group]
+        floor = max(fmod.MIN_DOCS, fmod.MIN_SHARE * docs)
+        return frozenset(k for k, c in lines.items() if c >= floor)
+
+    assert sorted(stats.groups) == ["g0", "g1", "g2"]
+    found = {g: stats.furniture(g) for g in stats.groups}
+    assert found == {g: expected(g) for g in stats.groups} and all(found.values())
+    stats.save(tmp_path)
+    assert {g: fmod.FurnitureStats.load(tmp_path).furniture(g) for g in found} == found
+    old_format = {g: {"docs": d, "lines": dict(lines)} for g, (d, lines) in reference.items()}
+    (tmp_path / fmod.FILE).write_text(json.dumps(old_format), "utf-8")
+    assert {g: fmod.FurnitureStats.load(tmp_path).furniture(g) for g in found} == found
