@@ -192,6 +192,7 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
 
 
 def _scan_and_apply(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summary, workers: "_Workers") -> None:
+    """Scan, diff against the index (or the state cache) and apply what changed."""
     if opts.rebuild:
         workers.start()  # before the scan: each worker inherits the parent's heap as it is now
     scan = scan_corpus(corpus, opts.max_bytes)
@@ -222,11 +223,7 @@ def _scan_and_apply(opts: RunOptions, corpus: Path, index_dir: Path, summary: Su
     summary.index_version = version.name
     diff = _diff(scan, states, manifest, summary)
     if not opts.rebuild:
-        try:
-            _check_removals(opts, summary, len(diff.removed), len(states))
-        except MassDeleteRefused:
-            ix.close()
-            raise
+        _check_removals(opts, summary, len(diff.removed), len(states), close=ix)
     # A first build goes live with its first commit; a rebuild only when complete.
     publish = (lambda: make_live(index_dir, version)) if created else None
     try:
@@ -279,11 +276,14 @@ def _live_doc_count(index_dir: Path) -> int:
         ix.close()
 
 
-def _check_removals(opts: RunOptions, summary: Summary, removing: int, indexed: int) -> None:
+def _check_removals(opts: RunOptions, summary: Summary, removing: int, indexed: int, close: Index | None = None) -> None:
     """Refuse a run that would remove most of the archive: an unmounted or emptied corpus
-    folder looks exactly like every file deleted, and cron would publish the loss."""
+    folder looks exactly like every file deleted, and cron would publish the loss.
+    ``close``: an index to close before refusing."""
     if opts.allow_mass_delete or removing < MASS_DELETE_MIN or removing <= MASS_DELETE_SHARE * indexed:
         return
+    if close is not None:
+        close.close()
     summary.refused, summary.would_remove = "mass_delete", removing
     raise MassDeleteRefused(
         f"refusing to remove {removing} of the {indexed} indexed files: is the corpus folder "

@@ -335,7 +335,7 @@ class StateTable:
     ``manifest`` is that run's ``Manifest.record()`` when every state's meta hash was its
     manifest's entry hash (else None): the same manifest bytes then need no parsing."""
 
-    def __init__(self, paths: list[str], sizes: list[int], mtimes: list[int], rest: list[bytes],
+    def __init__(self, paths: list[str], sizes: array, mtimes: array, rest: list[bytes],
                  manifest: dict | None):
         self.paths, self.sizes, self.mtimes, self.manifest = paths, sizes, mtimes, manifest
         self._rest = rest  # ids, kinds, file, meta and content hashes, still encoded
@@ -437,7 +437,7 @@ def _decode_table(data: bytes, generation: int) -> StateTable | None:
     if not isinstance(header["manifest"], (dict, type(None))) or not isinstance(count, int):
         raise ValueError("damaged state cache")
     paths = _strings(blobs[0], count)
-    sizes, mtimes = array("q", blobs[3]).tolist(), array("q", blobs[4]).tolist()
+    sizes, mtimes = array("q", blobs[3]), array("q", blobs[4])
     if len(sizes) != count or len(mtimes) != count:
         raise ValueError("damaged state cache")
     return StateTable(paths, sizes, mtimes, blobs[1:3] + blobs[5:], header["manifest"])
