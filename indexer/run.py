@@ -220,6 +220,7 @@ def _scan_and_apply(opts: RunOptions, corpus: Path, index_dir: Path, summary: Su
         workers.start()  # before the states and the diff exist (see _Workers)
         states = table.states() if table is not None else read_states(ix)
     completed = opts.rebuild or table is not None
+    table = None  # its columns (~30 MB at 200k) are in the states now
     summary.index_version = version.name
     diff = _diff(scan, states, manifest, summary)
     if not opts.rebuild:
@@ -329,17 +330,20 @@ class _Diff:
 def _diff(scan: Scan, states: States, manifest: Manifest, summary: Summary) -> _Diff:
     """Split the scan into unchanged files, files to (re)process (in path order), and
     deleted files; a Job only when a file to process is read from the list."""
-    rows = array("l")
+    rows, known = array("l"), 0
     get, entry_hash = states.get, manifest.entry_hash
     for i, (rel, size, mtime_ns) in enumerate(zip(scan.rels, scan.sizes, scan.mtimes)):
         old = get(rel)
+        known += old is not None
         if old is not None and old.size == size and old.mtime_ns == mtime_ns and old.meta_hash == entry_hash(rel):
             continue
         rows.append(i)
     rels = scan.rels
     jobs = _Jobs(scan, manifest, states, array("l", sorted(rows, key=rels.__getitem__)))  # the order duplicates are decided in
     summary.unchanged += len(scan.rels) - len(jobs)
-    removed = []
+    removed: list[str] = []
+    if known == len(states):  # every state's file was scanned: none is gone (no set of 200k paths)
+        return _Diff(jobs, removed)
     seen = set(scan.rels)
     for path in states:
         if path in seen:
@@ -431,7 +435,7 @@ class _Writer:
             self._write_batches(pool, jobs, removed_ids)
             if not self.opts.rebuild:  # a rebuild writes each file once into an empty
                 self._promote_orphans(pool)  # index: no copy can lose its article there
-            self.provenance.sweep({st.id for st in self.states.values()})
+            self.provenance.sweep(self.states.ids())
         finally:
             # A failed batch leaves imap's feeder waiting for a slot (see _Window),
             # and Pool's exit would wait for that thread for ever.
@@ -559,6 +563,7 @@ class _Writer:
         for group, keys in pool.imap(line_keys, bounded, chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
+        self.furniture.freeze()  # each group is parsed again once, for its furniture
         window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
         self._windows.append(window)
         try:

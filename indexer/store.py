@@ -19,6 +19,7 @@ import time
 import struct
 import zlib
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, MutableMapping
 from operator import attrgetter
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class DocState:
 # A state packed into one record of States: kind, which hashes are empty, size, mtime, and
 # the id and the file, manifest-line and content hashes as raw digests (74 bytes).
 _RECORD = struct.Struct("<BBqq8s20s8s20s")
+_ID_AT = struct.calcsize("<BBqq")  # where a record's id starts
 _KINDS = (KIND_ARTICLE, KIND_DUPLICATE, KIND_SKIPPED)
 _KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
 _HEX_SIZES = (8, 20, 8, 20)  # id, file, meta and content hashes
@@ -183,9 +185,33 @@ class States(MutableMapping):
                 found.append((path, st.id))
         return found
 
+    def ids(self) -> "IdSet":
+        """Every state's id, for membership tests."""
+        data, size = self._data, _RECORD.size
+        nums = sorted(int.from_bytes(data[row * size + _ID_AT : row * size + _ID_AT + 8], "big")
+                      for row in self._rows.values())
+        return IdSet(array("Q", nums), {st.id for st in self._odd.values()})
+
     def articles(self) -> dict:
         """content hash -> article id, both as digest() values (see run.Canonical)."""
         return {digest(st.content_hash): digest(st.id) for st in self.values() if st.kind == KIND_ARTICLE}
+
+
+class IdSet:
+    """Document ids as a sorted array of their 64-bit values (a set of 200k id strings
+    was ~27 MB at the end of an incremental run), and the few that are not 16 hex digits."""
+
+    def __init__(self, nums: array, others: set[str]):
+        self.nums, self.others = nums, others
+
+    def __contains__(self, doc_id) -> bool:
+        raw = digest(doc_id) if isinstance(doc_id, str) else None
+        if type(raw) is bytes and len(raw) == 8:
+            num = int.from_bytes(raw, "big")
+            at = bisect_left(self.nums, num)
+            if at < len(self.nums) and self.nums[at] == num:
+                return True
+        return doc_id in self.others
 
 
 def _pack(state: DocState) -> tuple | None:
@@ -335,14 +361,14 @@ class StateTable:
     ``manifest`` is that run's ``Manifest.record()`` when every state's meta hash was its
     manifest's entry hash (else None): the same manifest bytes then need no parsing."""
 
-    def __init__(self, paths: list[str], sizes: array, mtimes: array, rest: list[bytes],
+    def __init__(self, paths: list[str], sizes: array, mtimes: array, rest: list[tuple[bytes, int, int]],
                  manifest: dict | None):
         self.paths, self.sizes, self.mtimes, self.manifest = paths, sizes, mtimes, manifest
-        self._rest = rest  # ids, kinds, file, meta and content hashes, still encoded
+        self._rest = rest  # (file bytes, start, end) of the ids, kinds, file, meta and content hashes
 
     def states(self) -> States:
         """The states keyed by corpus path (for a run with work to do)."""
-        ids, kinds, *hashes = [_iter_strings(blob, len(self.paths)) for blob in self._rest]
+        ids, kinds, *hashes = [_iter_strings(*part, len(self.paths)) for part in self._rest]
         return States(zip(self.paths, map(DocState, ids, kinds, self.sizes, self.mtimes, *hashes)))
 
 
@@ -427,38 +453,41 @@ def _decode_table(data: bytes, generation: int) -> StateTable | None:
         return None
     if header["byteorder"] != sys.byteorder:
         raise ValueError("written on another machine")
-    blobs = []
+    spans, view = [], memoryview(data)  # the parts are read in place: the file is ~31 MB at 200k
     for length in header["lengths"]:
-        blobs.append(data[at : at + length])
+        spans.append((at, at + length))
         at += length
-    if at != len(data) or len(blobs) != 8 or _crc(blobs) != header["crc32"]:
+    if at != len(data) or len(spans) != 8 or _crc([view[a:b] for a, b in spans]) != header["crc32"]:
         raise ValueError("damaged state cache")
     count = header["count"]
     if not isinstance(header["manifest"], (dict, type(None))) or not isinstance(count, int):
         raise ValueError("damaged state cache")
-    paths = _strings(blobs[0], count)
-    sizes, mtimes = array("q", blobs[3]), array("q", blobs[4])
+    paths = _strings(str(view[slice(*spans[0])], "utf-8"), count)
+    sizes, mtimes = array("q"), array("q")
+    sizes.frombytes(view[slice(*spans[3])])
+    mtimes.frombytes(view[slice(*spans[4])])
     if len(sizes) != count or len(mtimes) != count:
         raise ValueError("damaged state cache")
-    return StateTable(paths, sizes, mtimes, blobs[1:3] + blobs[5:], header["manifest"])
+    return StateTable(paths, sizes, mtimes, [(data, *span) for span in spans[1:3] + spans[5:]], header["manifest"])
 
 
-def _strings(blob: bytes, count: int) -> list[str]:
+def _strings(text: str, count: int) -> list[str]:
     """A column of NUL-separated strings (checked by the CRC before), ``count`` long."""
-    strings = blob.decode("utf-8").split(_STRINGS_SEP) if count else []
+    strings = text.split(_STRINGS_SEP) if count else []
     if len(strings) != count:
         raise ValueError("damaged state cache")
     return strings
 
 
-def _iter_strings(blob: bytes, count: int) -> Iterator[str]:
-    """A column of NUL-separated strings one at a time: a list of each of the five string
-    columns at 200k states was ~80 MB more at the moment the packed states were built."""
-    at, end, n = 0, len(blob), 0
+def _iter_strings(data: bytes, start: int, end: int, count: int) -> Iterator[str]:
+    """The column of NUL-separated strings in data[start:end], one at a time: a list of
+    each of the five string columns at 200k states was ~80 MB more at the moment the
+    packed states were built."""
+    at, n = start, 0
     while count and at <= end:
-        stop = blob.find(b"\0", at)
+        stop = data.find(b"\0", at, end)
         stop = end if stop < 0 else stop
-        yield blob[at:stop].decode("utf-8")
+        yield data[at:stop].decode("utf-8")
         at, n = stop + 1, n + 1
     if n != count:
         raise ValueError("damaged state cache")

@@ -60,6 +60,9 @@ def test_packed_states_read_back_what_the_index_holds(tmp_path):
         del packed[first]
     packed["odd/1"] = plain[first]  # an odd state replaced by one that packs
     assert packed["odd/1"] == plain[first] and len(packed) == 7 + len(odd)
+    ids = packed.ids()
+    assert all(st.id in ids for st in packed.values()) and "ABCDEF0123456789" in ids
+    assert "0000000000000000" not in ids and "not an id" not in ids and "abcdef0123456789" not in ids
     assert packed.copies_of({bytes.fromhex(plain["zz-copy.txt"].content_hash)}) == [
         ("zz-copy.txt", plain["zz-copy.txt"].id)]
 
@@ -169,6 +172,13 @@ def test_hashed_furniture_counts_pick_the_lines_string_counts_did(tmp_path, monk
     assert found == {g: expected(g) for g in stats.groups} and all(found.values())
     stats.save(tmp_path)
     assert {g: fmod.FurnitureStats.load(tmp_path).furniture(g) for g in found} == found
+    stats.freeze()  # groups held as text: the same furniture, and adding parses them again
+    assert all(isinstance(v, str) for v in stats.groups.values())
+    assert {g: stats.furniture(g) for g in found} == found
+    stats.add("g0", ["a line only this page has"])
+    assert isinstance(stats.groups["g0"], fmod.GroupStats) and stats.groups["g0"].docs == reference["g0"][0] + 1
+    (tmp_path / fmod.FILE).write_text("damaged\n", "utf-8")
+    assert fmod.FurnitureStats.load(tmp_path).groups == {}
     old_format = {g: {"docs": d, "lines": dict(lines)} for g, (d, lines) in reference.items()}
     (tmp_path / fmod.FILE).write_text(json.dumps(old_format), "utf-8")
     assert {g: fmod.FurnitureStats.load(tmp_path).furniture(g) for g in found} == found
