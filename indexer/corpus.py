@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from array import array
 from dataclasses import dataclass, field
@@ -250,6 +251,8 @@ def read_corpus_file(f: CorpusFile) -> bytes:
 MANIFEST_FIELDS = ("url", "date", "source", "title")
 ABSENT = "absent"  # the fingerprint of a corpus without a manifest
 _scan_json = json.JSONDecoder().scan_once
+# A line as str.splitlines cuts them (any of its line boundaries), without a list of them
+_LINE = re.compile("(.*?)(?:\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\\Z)", re.S)
 _BLANK = object()
 
 
@@ -270,7 +273,7 @@ class Manifest:
         self.problems: list[Skip] = problems if problems is not None else []
         self._text = text
         self._done = False
-        self._spans: dict[str, int] = {}  # file -> its line's offset << 32 | its length
+        self._spans: dict[str, int] = {}  # file -> its line's offset << 64 | length << 32 | number
         if not self.unchanged:
             self._parse()
 
@@ -305,8 +308,8 @@ class Manifest:
         span = self._spans.get(rel)
         if span is None:
             return None
-        start = span >> 32
-        return self._text[start : start + (span & 0xFFFFFFFF)]
+        start = span >> 64
+        return self._text[start : start + (span >> 32 & 0xFFFFFFFF)]
 
     def _parse(self) -> None:
         """One pass over the lines; the C scanner of json per line, json.loads only to
@@ -315,12 +318,11 @@ class Manifest:
         text = self._text
         report = not self.unchanged  # else the same bytes' problems are already known
         problems: list[Skip] = []
-        lines_of: dict[str, int] = {}  # file -> the line of its entry (for the problem's words)
         spans = self._spans
-        at = 0
-        for number, raw in enumerate(text.splitlines(keepends=True), 1):
-            start, at = at, at + len(raw)
-            line = raw.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+        for number, found in enumerate(_LINE.finditer(text), 1):
+            line, start = found[1], found.start()
+            if start == found.end():
+                break  # the empty match at the end: not a line (as str.splitlines has it)
             obj = _json_object(line)
             if obj is _BLANK:
                 continue
@@ -338,17 +340,16 @@ class Manifest:
                                                              '(a \\uD800-\\uDFFF escape); line ignored'))
                 continue
             rel = _normalize_rel(name)
-            if rel in lines_of:
+            if rel in spans:
                 # the last entry wins, as it always did; a scraper that appends corrections
                 # keeps working, and the run now says which earlier line was overridden
                 problems.append(Skip(f"{MANIFEST}:{number}", f"duplicate manifest entry for {rel} (also "
-                                                             f"line {lines_of[rel]}); this later entry is used"))
-            lines_of[rel] = number
+                                                             f"line {spans[rel] & 0xFFFFFFFF}); this later entry is used"))
             url = obj.get("url")
             if isinstance(url, str) and url.strip() and (problem := url_problem(url)):
                 problems.append(Skip(f"{MANIFEST}:{number}",
                                      f"manifest url is not a valid URL ({problem}); url ignored"))
-            spans[rel] = start << 32 | len(line)
+            spans[rel] = start << 64 | len(line) << 32 | number
         if report:
             self.problems = problems
 
@@ -416,6 +417,7 @@ def load_manifest(root: Path, known: dict | None = None) -> Manifest:
             manifest.problems.append(Skip(MANIFEST, f"manifest unreadable: {exc}"))
             return manifest
         fingerprint = f"{len(data)}:{sha1(data).hexdigest()}"
+        del data  # not held while the text is parsed (11 MB at 200k lines)
     if isinstance(known, dict) and known.get("fingerprint") == fingerprint:
         try:
             problems = [Skip(str(where), str(reason)) for where, reason in known.get("problems", [])]
