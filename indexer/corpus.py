@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+from array import array
 from dataclasses import dataclass, field
 from hashlib import sha1
 from operator import attrgetter
@@ -58,8 +60,10 @@ class Scan:
 
     root: str = ""  # the corpus folder, resolved: a file's location is root + "/" + rel
     rels: list[str] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)
-    mtimes: list[int] = field(default_factory=list)
+    # int64 arrays: 8 bytes a value where a list held a pointer and an int object (~60 B a
+    # file for the whole run), and compared with the state cache's by memcmp
+    sizes: array = field(default_factory=lambda: array("q"))
+    mtimes: array = field(default_factory=lambda: array("q"))
     max_bytes: int = DEFAULT_MAX_BYTES
     skipped: list[Skip] = field(default_factory=list)
     # Folders that could not be listed ("sub/", or "" for the corpus root): what they held
@@ -247,6 +251,8 @@ def read_corpus_file(f: CorpusFile) -> bytes:
 MANIFEST_FIELDS = ("url", "date", "source", "title")
 ABSENT = "absent"  # the fingerprint of a corpus without a manifest
 _scan_json = json.JSONDecoder().scan_once
+# A line as str.splitlines cuts them (any of its line boundaries), without a list of them
+_LINE = re.compile("(.*?)(?:\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\\Z)", re.S)
 _BLANK = object()
 
 
@@ -255,33 +261,40 @@ class Manifest:
 
     Parsed on first use when its bytes are those the last completed run recorded
     (``unchanged``): every indexed file's entry hash is then the one in its state, so a
-    run with nothing to do never parses 200k lines. ``problems`` are known either way."""
+    run with nothing to do never parses 200k lines. ``problems`` are known either way.
+
+    Parsing checks every line and keeps, per file, only where its line is in the text
+    (one int): a file's entry and hash are made from that line when asked. A dict of
+    parsed objects and a dict of hashes held ~650 B per file for the whole run."""
 
     def __init__(self, text: str = "", fingerprint: str | None = ABSENT, problems: list[Skip] | None = None):
         self.fingerprint = fingerprint  # size and SHA-1 of the bytes; None when unreadable
         self.unchanged = problems is not None
         self.problems: list[Skip] = problems if problems is not None else []
-        self._text: str | None = text
-        self._objs: dict[str, dict] = {}
-        self.hashes: dict[str, str] = {}
+        self._text = text
+        self._done = False
+        self._spans: dict[str, int] = {}  # file -> its line's offset << 64 | length << 32 | number
         if not self.unchanged:
             self._parse()
 
     def entry(self, rel: str) -> dict:
-        obj = self._parsed()._objs.get(rel)
-        return {} if obj is None else _entry_of(obj)
+        line = self._line(rel)
+        if line is None:
+            return {}
+        obj = _json_object(line)
+        url = obj.get("url")
+        if isinstance(url, str) and url.strip() and url_problem(url):
+            obj = {k: v for k, v in obj.items() if k != "url"}  # reported when parsed
+        return _entry_of(obj)
 
     def entry_hash(self, rel: str) -> str:
         """Hash of a file's manifest line, so editing it re-indexes that file."""
-        return self._parsed().hashes.get(rel, "")
-
-    def entry_hashes(self) -> dict[str, str]:
-        """Every entry's hash by file (parsed now if it was not): for loops over 200k files."""
-        return self._parsed().hashes
+        line = self._line(rel)
+        return "" if line is None else sha1(line.strip().encode("utf-8")).hexdigest()[:16]
 
     @property
     def parsed(self) -> bool:
-        return self._text is None
+        return self._done
 
     def record(self) -> dict | None:
         """What the state cache keeps of this manifest (None: nothing to rely on)."""
@@ -289,20 +302,27 @@ class Manifest:
             return None
         return {"fingerprint": self.fingerprint, "problems": [[p.path, p.reason] for p in self.problems]}
 
-    def _parsed(self) -> "Manifest":
-        if self._text is not None:
+    def _line(self, rel: str) -> str | None:
+        if not self._done:
             self._parse()
-        return self
+        span = self._spans.get(rel)
+        if span is None:
+            return None
+        start = span >> 64
+        return self._text[start : start + (span >> 32 & 0xFFFFFFFF)]
 
     def _parse(self) -> None:
         """One pass over the lines; the C scanner of json per line, json.loads only to
         word the error of a line that is not JSON."""
-        text, self._text = self._text or "", None
+        self._done = True
+        text = self._text
         report = not self.unchanged  # else the same bytes' problems are already known
         problems: list[Skip] = []
-        lines_of: dict[str, int] = {}  # file -> the line of its entry
-        objs, hashes = self._objs, self.hashes
-        for number, line in enumerate(text.splitlines(), 1):
+        spans = self._spans
+        for number, found in enumerate(_LINE.finditer(text), 1):
+            line, start = found[1], found.start()
+            if start == found.end():
+                break  # the empty match at the end: not a line (as str.splitlines has it)
             obj = _json_object(line)
             if obj is _BLANK:
                 continue
@@ -320,19 +340,16 @@ class Manifest:
                                                              '(a \\uD800-\\uDFFF escape); line ignored'))
                 continue
             rel = _normalize_rel(name)
-            if rel in lines_of:
+            if rel in spans:
                 # the last entry wins, as it always did; a scraper that appends corrections
                 # keeps working, and the run now says which earlier line was overridden
                 problems.append(Skip(f"{MANIFEST}:{number}", f"duplicate manifest entry for {rel} (also "
-                                                             f"line {lines_of[rel]}); this later entry is used"))
-            lines_of[rel] = number
+                                                             f"line {spans[rel] & 0xFFFFFFFF}); this later entry is used"))
             url = obj.get("url")
             if isinstance(url, str) and url.strip() and (problem := url_problem(url)):
                 problems.append(Skip(f"{MANIFEST}:{number}",
                                      f"manifest url is not a valid URL ({problem}); url ignored"))
-                obj = {k: v for k, v in obj.items() if k != "url"}
-            objs[rel] = obj
-            hashes[rel] = sha1(line.strip().encode("utf-8")).hexdigest()[:16]
+            spans[rel] = start << 64 | len(line) << 32 | number
         if report:
             self.problems = problems
 
@@ -400,6 +417,7 @@ def load_manifest(root: Path, known: dict | None = None) -> Manifest:
             manifest.problems.append(Skip(MANIFEST, f"manifest unreadable: {exc}"))
             return manifest
         fingerprint = f"{len(data)}:{sha1(data).hexdigest()}"
+        del data  # not held while the text is parsed (11 MB at 200k lines)
     if isinstance(known, dict) and known.get("fingerprint") == fingerprint:
         try:
             problems = [Skip(str(where), str(reason)) for where, reason in known.get("problems", [])]

@@ -13,8 +13,9 @@ import multiprocessing
 import os
 import threading
 import time
+from array import array
 from itertools import chain, islice
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -38,6 +39,9 @@ from indexer.pipeline import (
 from indexer.store import (
     DocState,
     RunLock,
+    States,
+    digest,
+    hex_of,
     discard_failed_run,
     make_live,
     new_version,
@@ -180,6 +184,17 @@ def _now() -> str:
 
 def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summary) -> None:
     remove_stale_versions(index_dir)
+    workers = _Workers(opts)
+    try:
+        _scan_and_apply(opts, corpus, index_dir, summary, workers)
+    finally:
+        workers.close()
+
+
+def _scan_and_apply(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summary, workers: "_Workers") -> None:
+    """Scan, diff against the index (or the state cache) and apply what changed."""
+    if opts.rebuild:
+        workers.start()  # before the scan: each worker inherits the parent's heap as it is now
     scan = scan_corpus(corpus, opts.max_bytes)
     created, table = False, None
     if not opts.rebuild:
@@ -196,28 +211,28 @@ def _locked_run(opts: RunOptions, corpus: Path, index_dir: Path, summary: Summar
         live_docs = _live_doc_count(index_dir)
         _check_removals(opts, summary, live_docs - len(scan.rels), live_docs)
         version, ix = new_version(index_dir)
-        states: dict[str, DocState] = {}
+        states = States()
     elif table is not None and _unchanged(scan, table, manifest):
         summary.unchanged, summary.index_version = len(scan.rels), version.name
         ix.close()  # nothing to write, and the cache already describes this generation
         return
     else:
+        workers.start()  # before the states and the diff exist (see _Workers)
         states = table.states() if table is not None else read_states(ix)
     completed = opts.rebuild or table is not None
+    table = None  # its columns (~30 MB at 200k) are in the states now
     summary.index_version = version.name
     diff = _diff(scan, states, manifest, summary)
     if not opts.rebuild:
-        try:
-            _check_removals(opts, summary, len(diff.removed), len(states))
-        except MassDeleteRefused:
-            ix.close()
-            raise
+        _check_removals(opts, summary, len(diff.removed), len(states), close=ix)
     # A first build goes live with its first commit; a rebuild only when complete.
     publish = (lambda: make_live(index_dir, version)) if created else None
     try:
         if diff.jobs or diff.removed or not completed:
             furniture = FurnitureStats() if opts.rebuild else FurnitureStats.load(version)
-            _Writer(ix, states, furniture, version, opts, summary, manifest, publish).apply(diff)
+            writer = _Writer(ix, states, furniture, version, opts, summary, manifest, publish)
+            writer.orphans_from_index = not completed
+            writer.apply(diff, workers.start())
         # else the cache describes this generation already, unless the manifest's bytes changed
         if diff.jobs or diff.removed or not completed or opts.rebuild or not manifest.unchanged:
             save_states(ix, version, states, manifest)
@@ -249,24 +264,31 @@ def _unchanged(scan: Scan, table: StateTable, manifest: Manifest) -> bool:
 
 def _live_doc_count(index_dir: Path) -> int:
     """Files the live index records (articles, copies, skipped files); 0 when it cannot be
-    read, since rebuilding a damaged index is the fix, not something to refuse."""
+    read, since rebuilding a damaged index is the fix, not something to refuse.
+
+    Counted from the table of contents (documents and deletions per segment), not by a
+    reader: opening one reads each compound segment's term files, ~540 MB at 200k stories,
+    which was the peak of a rebuild over an existing index."""
     try:
         ix = open_live_index(index_dir, check=False)
     except IndexUnavailable:
         return 0
     try:
-        return ix.doc_count()
+        return sum(segment.doc_count() for segment in TOC.read(ix.storage, ix.indexname).segments)
     except Exception:  # noqa: BLE001 -- damaged bytes fail anywhere in Whoosh's readers
         return 0
     finally:
         ix.close()
 
 
-def _check_removals(opts: RunOptions, summary: Summary, removing: int, indexed: int) -> None:
+def _check_removals(opts: RunOptions, summary: Summary, removing: int, indexed: int, close: Index | None = None) -> None:
     """Refuse a run that would remove most of the archive: an unmounted or emptied corpus
-    folder looks exactly like every file deleted, and cron would publish the loss."""
+    folder looks exactly like every file deleted, and cron would publish the loss.
+    ``close``: an index to close before refusing."""
     if opts.allow_mass_delete or removing < MASS_DELETE_MIN or removing <= MASS_DELETE_SHARE * indexed:
         return
+    if close is not None:
+        close.close()
     summary.refused, summary.would_remove = "mass_delete", removing
     raise MassDeleteRefused(
         f"refusing to remove {removing} of the {indexed} indexed files: is the corpus folder "
@@ -275,26 +297,57 @@ def _check_removals(opts: RunOptions, summary: Summary, removing: int, indexed: 
     )
 
 
+class _Jobs(Sequence):
+    """Files to (re)process as row numbers of the scan: a Job and the file's old state
+    are made when a row is read. A rebuild's list of 200k (Job, None) pairs, each Job with
+    its CorpusFile and manifest entry, held ~630 B per file for the whole run."""
+
+    def __init__(self, scan: Scan, manifest: Manifest, states, rows: array):
+        self.scan, self.manifest, self.states, self.rows = scan, manifest, states, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return _Jobs(self.scan, self.manifest, self.states, self.rows[i])
+        return self.job(self.rows[i])
+
+    def __iter__(self) -> Iterator[tuple[Job, DocState | None]]:
+        return map(self.job, self.rows)
+
+    def job(self, row: int) -> tuple[Job, DocState | None]:
+        file = self.scan.file(row)
+        rel, manifest = file.rel, self.manifest
+        return Job(file, doc_id_for(rel), manifest.entry(rel), manifest.entry_hash(rel)), self.states.get(rel)
+
+    def only(self, rows: Iterable[int]) -> "_Jobs":
+        return _Jobs(self.scan, self.manifest, self.states, array("l", rows))
+
+
 @dataclass
 class _Diff:
-    jobs: list[tuple[Job, DocState | None]]
+    jobs: Sequence[tuple[Job, DocState | None]]  # a _Jobs, in path order
     removed: list[str]  # corpus paths that are gone
 
 
-def _diff(scan: Scan, states: dict[str, DocState], manifest: Manifest, summary: Summary) -> _Diff:
+def _diff(scan: Scan, states: States, manifest: Manifest, summary: Summary) -> _Diff:
     """Split the scan into unchanged files, files to (re)process (in path order), and
-    deleted files; a CorpusFile and a Job only for the files that changed."""
-    jobs = []
-    get, entry_hash = states.get, manifest.entry_hashes().get
+    deleted files; a Job only when a file to process is read from the list."""
+    rows, known = array("l"), 0
+    get, entry_hash = states.get, manifest.entry_hash
     for i, (rel, size, mtime_ns) in enumerate(zip(scan.rels, scan.sizes, scan.mtimes)):
         old = get(rel)
-        meta_hash = entry_hash(rel, "")
-        if old is not None and old.size == size and old.mtime_ns == mtime_ns and old.meta_hash == meta_hash:
+        known += old is not None
+        if old is not None and old.size == size and old.mtime_ns == mtime_ns and old.meta_hash == entry_hash(rel):
             continue
-        jobs.append((Job(scan.file(i), doc_id_for(rel), manifest.entry(rel), meta_hash), old))
-    jobs.sort(key=lambda job: job[0].file.rel)  # the order duplicates are decided in
+        rows.append(i)
+    rels = scan.rels
+    jobs = _Jobs(scan, manifest, states, array("l", sorted(rows, key=rels.__getitem__)))  # the order duplicates are decided in
     summary.unchanged += len(scan.rels) - len(jobs)
-    removed = []
+    removed: list[str] = []
+    if known == len(states):  # every state's file was scanned: none is gone (no set of 200k paths)
+        return _Diff(jobs, removed)
     seen = set(scan.rels)
     for path in states:
         if path in seen:
@@ -304,6 +357,52 @@ def _diff(scan: Scan, states: dict[str, DocState], manifest: Manifest, summary: 
         else:
             removed.append(path)
     return _Diff(jobs, removed)
+
+
+class _Canonical:
+    """content hash -> article id of the articles that stay in the index, kept as raw
+    digests (see store.digest): as hex strings a pair held ~200 B per article."""
+
+    def __init__(self, pairs: dict):
+        self._pairs = pairs
+
+    def get(self, content_hash: str) -> str | None:
+        owner = self._pairs.get(digest(content_hash))
+        return None if owner is None else hex_of(owner)
+
+    def __setitem__(self, content_hash: str, doc_id: str) -> None:
+        self._pairs[digest(content_hash)] = digest(doc_id)
+
+    def forget(self, content_hash: str, doc_id: str) -> None:
+        key = digest(content_hash)
+        if self._pairs.get(key) == digest(doc_id):
+            del self._pairs[key]
+
+
+class _Workers:
+    """The cleaning worker processes, forked once per run when ``start`` is first called.
+
+    A rebuild forks them before the scan, an incremental run before the file states and
+    the diff exist: a forked worker's RSS includes every page of the parent's heap it
+    inherits (392 MB per worker when forked after a 200k scan, manifest and job list).
+    Trafilatura is loaded by each worker before its first page (pipeline.process_file),
+    since whether the corpus holds pages is not known yet."""
+
+    def __init__(self, opts: RunOptions):
+        self.opts, self.pool = opts, None
+
+    def start(self):
+        if self.pool is None:
+            preload(html=False)  # inherited by the workers, outside any file's time budget
+            ctx = multiprocessing.get_context("fork")
+            self.pool = ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),))
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
 
 
 class _Writer:
@@ -316,39 +415,42 @@ class _Writer:
         self.manifest = manifest
         self.corpus = Path(opts.corpus).resolve()
         self.version, self.opts, self.summary = version, opts, summary
-        # content hash -> article id, for the articles that stay in the index
-        self.canonical = {s.content_hash: s.id for s in states.values() if s.kind == KIND_ARTICLE}
+        self.canonical = _Canonical(states.articles())
+        # articles removed or changed by this run (ids, and their old content hashes as
+        # digests): their copies are orphans (see _promote_orphans)
         self.gone_articles: set[str] = set()
+        self.gone_hashes: set = set()
+        self.orphans_from_index = False  # True when the last run did not complete
         self._windows: list[_Window] = []
         self.journal = Journal(opts.index_dir, version.name)  # what watch/ evaluates
         # versions and story clusters; a rebuild's commit may hold ~50k articles: flushed
         # every PROVENANCE_OPS instead of holding their texts until the commit
         self.provenance = Provenance(opts.index_dir, max_ops=PROVENANCE_OPS, seen=summary.started)
 
-    def apply(self, diff: _Diff) -> None:
+    def apply(self, diff: _Diff, pool) -> None:
         removed_ids = {self.states[path].id for path in diff.removed}
         for st in [self.states.pop(path) for path in diff.removed]:
             self.provenance.forget(st.id)
             if st.kind == KIND_ARTICLE:
-                self.gone_articles.add(st.id)
+                self._gone(st)
                 self._forget(st.content_hash, st.id)
         jobs = self._skip_touched(diff.jobs)
-        # orphaned duplicates (re-cleaned below) may be pages too
-        preload(html=any(job.file.kind == "html" for job, _ in jobs)
-                or any(str(path).lower().endswith((".html", ".htm")) for path in self.states))
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(max(1, self.opts.workers), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-            try:
-                self._write_batches(pool, jobs, removed_ids)
-                if not self.opts.rebuild:  # a rebuild writes each file once into an empty
-                    self._promote_orphans(pool)  # index: no copy can lose its article there
-                self.provenance.sweep({st.id for st in self.states.values()})
-            finally:
-                # A failed batch leaves imap's feeder waiting for a slot (see _Window),
-                # and Pool's exit would wait for that thread for ever.
-                for window in self._windows:
-                    window.close()
-                self.provenance.close()
+        try:
+            self._write_batches(pool, jobs, removed_ids)
+            if not self.opts.rebuild:  # a rebuild writes each file once into an empty
+                self._promote_orphans(pool)  # index: no copy can lose its article there
+            self.provenance.sweep(self.states.ids())
+        finally:
+            # A failed batch leaves imap's feeder waiting for a slot (see _Window),
+            # and Pool's exit would wait for that thread for ever.
+            for window in self._windows:
+                window.close()
+            self.provenance.close()
+
+    def _gone(self, old: DocState) -> None:
+        """An article this run removes or changes: its copies may be orphans."""
+        self.gone_articles.add(old.id)
+        self.gone_hashes.add(digest(old.content_hash))
 
     def _write_batches(self, pool, jobs: list, removed_ids: set[str]) -> None:
         """Deletions first, then the jobs, committed batch by batch."""
@@ -420,41 +522,44 @@ class _Writer:
         if start < len(jobs):
             yield jobs[start:]
 
-    def _skip_touched(self, jobs: list[tuple[Job, DocState | None]]) -> list[tuple[Job, DocState | None]]:
+    def _skip_touched(self, jobs: _Jobs) -> _Jobs:
         """Drop files whose stat changed but bytes did not; refresh their state only."""
-        todo, touched = [], []
-        for job, old in jobs:
+        if not self.states:
+            return jobs  # a rebuild, or a first build: every file is new
+        todo, touched = array("l"), []
+        for row in jobs.rows:
+            job, old = jobs.job(row)
             if old is None or old.meta_hash != job.meta_hash:
-                todo.append((job, old))
+                todo.append(row)
                 continue
             try:
                 file_hash = hashlib.sha1(read_corpus_file(job.file)).hexdigest()
             except (OSError, FileRefused):
-                todo.append((job, old))
+                todo.append(row)
                 continue
             if file_hash == old.file_hash:
-                touched.append((job, old, file_hash))
+                touched.append((row, job, old, file_hash))
             else:
-                todo.append((job, old))
+                todo.append(row)
         if touched:
             with _writer(self.ix) as writer, self.ix.searcher() as searcher:
-                for job, old, file_hash in touched:
+                for row, job, old, file_hash in touched:
                     stored = searcher.document(id=old.id)
                     if stored is None:
-                        todo.append((job, old))
+                        todo.append(row)
                         continue
                     state = FileState(job.file.rel, job.file.size, job.file.mtime_ns, file_hash, job.meta_hash)
                     try:
                         fields = fields_from_stored(stored, state)
                     except Exception:  # noqa: BLE001 -- a stored value this version rejects:
-                        todo.append((job, old))  # process the file again, inside the boundary
+                        todo.append(row)  # process the file again, inside the boundary
                         continue
                     writer.update_document(**fields)
                     # the state cache must hold the new stat too, or every later run reads
                     # and commits this file again (and never takes the no-change path)
                     self.states[job.file.rel] = replace(old, size=job.file.size, mtime_ns=job.file.mtime_ns)
                     self.summary.unchanged += 1
-        return todo
+        return jobs.only(todo)
 
     def _process(self, pool, batch) -> Iterator[tuple[Result, DocState | None]]:
         """Feed the corpus signal, then clean the batch in worker processes (in order)."""
@@ -462,6 +567,7 @@ class _Writer:
         for group, keys in pool.imap(line_keys, bounded, chunksize=16):
             if keys:
                 self.furniture.add(group, keys)
+        self.furniture.freeze()  # each group is parsed again once, for its furniture
         window = _Window(max(RESULTS_AHEAD_BATCHES * self.opts.batch_size, 4 * IMAP_CHUNK))
         self._windows.append(window)
         try:
@@ -496,7 +602,7 @@ class _Writer:
             _put(writer, old, skipped_fields(doc_id, result.state, result.skip.reason))
             self.provenance.forget(doc_id)
             if old is not None and old.kind == KIND_ARTICLE:
-                self.gone_articles.add(doc_id)
+                self._gone(old)
             self.states[result.job.file.rel] = DocState(
                 doc_id, KIND_SKIPPED, result.state.size, result.state.mtime_ns,
                 result.state.file_hash, result.state.meta_hash, "",
@@ -527,22 +633,48 @@ class _Writer:
         if old is not None and old.kind == KIND_ARTICLE and (
             kind != KIND_ARTICLE or old.content_hash != article.content_hash
         ):
-            self.gone_articles.add(doc_id)
+            self._gone(old)
         self.states[result.job.file.rel] = DocState(
             doc_id, kind, result.state.size, result.state.mtime_ns,
             result.state.file_hash, result.state.meta_hash, article.content_hash,
         )
 
     def _forget(self, content_hash: str, doc_id: str) -> None:
-        if self.canonical.get(content_hash) == doc_id:
-            del self.canonical[content_hash]
+        self.canonical.forget(content_hash, doc_id)
 
     def _promote_orphans(self, pool) -> None:
         """Re-process duplicates whose article was removed or changed, so no copy is lost.
 
-        Orphans are found from the index, not only from this run's changes: a run killed
-        after committing a removal but before this step leaves them for the next run.
+        After a completed run the index holds no orphan, so this run's can only be copies
+        of what it removed or changed: found in the file states, without opening the
+        index (a searcher over a 200k index was ~550 MB of an incremental run). After a
+        run killed between committing a removal and this step, the states were read from
+        the index, and the orphans it left are found there.
         """
+        found = self._orphans_in_index() if self.orphans_from_index else self._orphans_in_states()
+        self.gone_articles, self.gone_hashes = set(), set()
+        jobs = []
+        for path, doc_id in sorted(found):
+            st = self.states.get(path)
+            if st is None:
+                continue
+            f = CorpusFile(path, self.corpus / path, st.size, st.mtime_ns, self.opts.max_bytes)
+            jobs.append((Job(f, doc_id, self.manifest.entry(f.rel), st.meta_hash), st))
+        if not jobs:
+            return
+        with _writer(self.ix) as writer:
+            for result, old in self._process(pool, jobs):
+                self._write(writer, result, old, count=False)
+            self.provenance.flush()
+
+    def _orphans_in_states(self) -> list[tuple[str, str]]:
+        """(path, id) of the copies of the articles this run removed or changed."""
+        if not self.gone_hashes:
+            return []
+        return self.states.copies_of(self.gone_hashes)
+
+    def _orphans_in_index(self) -> list[tuple[str, str]]:
+        """(path, id) of every copy whose article is gone or is no longer the canonical one."""
         orphans = []
         with self.ix.searcher() as searcher:
             reader = searcher.reader()
@@ -554,21 +686,9 @@ class _Writer:
                         continue
                     owner = dup_of[docnum]
                     if owner in self.gone_articles or self.canonical.get(hashes[docnum]) != owner:
-                        orphans.append(searcher.stored_fields(docnum))
-        self.gone_articles = set()
-        jobs = []
-        for stored in sorted(orphans, key=lambda s: s["path"]):
-            st = self.states.get(stored["path"])
-            if st is None:
-                continue
-            f = CorpusFile(stored["path"], self.corpus / stored["path"], st.size, st.mtime_ns, self.opts.max_bytes)
-            jobs.append((Job(f, stored["id"], self.manifest.entry(f.rel), st.meta_hash), st))
-        if not jobs:
-            return
-        with _writer(self.ix) as writer:
-            for result, old in self._process(pool, jobs):
-                self._write(writer, result, old, count=False)
-            self.provenance.flush()
+                        stored = searcher.stored_fields(docnum)
+                        orphans.append((stored["path"], stored["id"]))
+        return orphans
 
 
 class _Window:
