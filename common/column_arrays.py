@@ -86,9 +86,9 @@ def var_bytes(raw: bytes | None, doccount: int) -> tuple[np.ndarray, np.ndarray]
 
 def strings(raw: bytes | None, doccount: int) -> list[str]:
     """A VarBytesColumn of UTF-8 text, one str per document ("" where none)."""
-    offsets, lengths = var_bytes(raw, doccount)
     if raw is None:
         return [""] * doccount
+    offsets, lengths = var_bytes(raw, doccount)
     return [raw[o:o + n].decode("utf-8", "replace") for o, n in zip(offsets.tolist(), lengths.tolist())]
 
 

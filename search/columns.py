@@ -1,7 +1,7 @@
 """Per-document columns as numpy arrays: filters are masks, facets are bincounts.
 
-Segments never change once written, so each segment's columns are read once (through
-Whoosh's public column readers and our codec's length columns) and kept while the
+Segments never change once written, so each segment's columns are read once (whole
+column files parsed as arrays by ``common/column_arrays.py``) and kept while the
 segment is live; an index state's ``Columns`` is their concatenation plus the deletion
 mask, built once per commit and shared by every request. Reading segment by segment also
 keeps a segment that lacks a column (a commit of undated articles only) from shifting
